@@ -1,0 +1,3 @@
+from .env import check_stack
+
+__all__ = ['check_stack']

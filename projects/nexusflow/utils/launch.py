@@ -1,0 +1,111 @@
+"""Config loading and runner start-up shared by ``tools/train.py`` and
+``tools/test.py``: CPU-friendly distributed setup and clear errors for
+missing files."""
+import os
+import os.path as osp
+from typing import Iterator, Optional
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config, ConfigDict
+
+# What creates each kind of data root, for the error message of a missing one.
+DATA_HINTS = {
+    'NuScenesDataset': 'python tools/create_synthetic_nuscenes.py --out {root} '
+    '(synthetic) or python tools/create_data.py nuscenes --root {root} ...',
+    'NuScenesTrackMapDataset': 'python tools/create_synthetic_nuscenes.py '
+    '--out {root} && python tools/create_data.py nuscenes --root {root} '
+    '--version v1.0-mini --out {root}',
+}
+DEFAULT_HINT = 'see README.md, section "Data"'
+
+
+def load_config(path: str, options: Optional[dict] = None) -> Config:
+    """Loads a config file and merges ``--cfg-options``.
+
+    Args:
+        path (str): the config file.
+        options (dict, optional): dotted-key overrides.
+
+    Returns:
+        Config: the merged config.
+    """
+    if not osp.isfile(path):
+        raise SystemExit(f'error: config file {path} does not exist')
+    cfg = Config.fromfile(path)
+    if options:
+        cfg.merge_from_dict(options)
+    return cfg
+
+
+def _dataset_cfgs(cfg: Config) -> Iterator[ConfigDict]:
+    """Yields every dataset config of the loaders, wrapped ones included."""
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key)
+        stack = [loader.get('dataset')] if loader else []
+        while stack:
+            dataset = stack.pop()
+            if isinstance(dataset, dict):
+                yield dataset
+                stack.append(dataset.get('dataset'))
+                stack.extend(dataset.get('datasets', []) or [])
+
+
+def check_data_roots(cfg: Config) -> None:
+    """Fails with one line naming a missing ``data_root`` and how to make it.
+
+    Args:
+        cfg (Config): the full config.
+    """
+    for dataset in _dataset_cfgs(cfg):
+        root = dataset.get('data_root')
+        if root is None or osp.isdir(root):
+            continue
+        hint = DATA_HINTS.get(dataset.get('type'), DEFAULT_HINT)
+        raise SystemExit(f'error: data_root {root} (dataset '
+                         f'{dataset.get("type")}) does not exist; create it '
+                         f'with: {hint.format(root=root)}')
+
+
+def setup_distributed(cfg: Config) -> None:
+    """Makes ``--launcher pytorch`` work without CUDA.
+
+    mmengine's launcher calls ``torch.cuda.set_device`` and wraps the model
+    with ``device_ids=[LOCAL_RANK]``, both of which fail on a CPU-only
+    machine. Without CUDA we start a gloo process group ourselves (mmengine
+    then skips its own init) and ask for a device-less DDP wrapper.
+
+    Args:
+        cfg (Config): the config; edited in place.
+    """
+    if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
+        return
+    cfg.setdefault('env_cfg', ConfigDict())
+    cfg.env_cfg.setdefault('dist_cfg', ConfigDict())
+    cfg.env_cfg.dist_cfg.backend = 'gloo'
+    if not torch_dist.is_initialized():
+        torch_dist.init_process_group(
+            backend='gloo', rank=int(os.environ['RANK']),
+            world_size=int(os.environ['WORLD_SIZE']))
+    wrapper = cfg.get('model_wrapper_cfg') or ConfigDict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper.setdefault('device_ids', None)
+    cfg.model_wrapper_cfg = wrapper
+
+
+def build_runner(cfg: Config):
+    """Builds the runner named by ``runner_type`` (default mmengine Runner).
+
+    Args:
+        cfg (Config): the full config.
+
+    Returns:
+        Runner: the runner.
+    """
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    check_data_roots(cfg)
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)

@@ -1,0 +1,20 @@
+"""Shared start-up of the tools: one clear line when the environment is wrong."""
+import sys
+
+
+def import_nexusflow():
+    """Imports nexusflow, turning a missing or mismatched stack into one line.
+
+    Returns:
+        module: the imported ``nexusflow`` package.
+    """
+    try:
+        import nexusflow
+    except ImportError as err:
+        sys.exit(f'error: cannot import {err.name or "nexusflow"} with '
+                 f'{sys.executable}. Run `make test` (or `bash '
+                 f'tools/setup_env.sh`) to create .venv/, then use '
+                 f'.venv/bin/python.')
+    except RuntimeError as err:  # StackError: versions that do not fit
+        sys.exit(f'error: {err}')
+    return nexusflow
