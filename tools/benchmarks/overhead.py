@@ -1,0 +1,261 @@
+"""Training overhead of NexusFlow, and cost of the alignment losses.
+
+1. One small two-task model, trained with and without ``NexusFlowWrapper``
+   in one run: median train-step time and peak memory of a step, printed as
+   ratios (goal: <= 1.05 each). Peak memory is ``torch.cuda``'s allocator
+   peak on CUDA and, on CPU, the highest running total of the allocations
+   the torch profiler records during one step.
+2. Centroid vs pairwise alignment loss (forward + backward) for 2, 4, 8, 16
+   tasks (goal: centroid grows linearly with the number of tasks).
+
+Example:
+    python tools/benchmarks/overhead.py
+    python tools/benchmarks/overhead.py --batch 8 --size 128 --steps 30
+"""
+import argparse
+import os.path as osp
+import statistics
+import sys
+import time
+
+import torch
+from torch import nn
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _bootstrap import import_nexusflow  # noqa: E402
+
+import_nexusflow()
+from mmengine.model import BaseModel  # noqa: E402
+from mmengine.optim import OptimWrapper  # noqa: E402
+from mmengine.structures import BaseDataElement  # noqa: E402
+
+from mmdet3d.registry import MODELS  # noqa: E402
+from nexusflow.models import (CentroidAlignmentLoss,  # noqa: E402
+                              PairwiseAlignmentLoss)
+
+DEVICE = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+
+@MODELS.register_module(force=True)
+class BenchTwoTaskModel(BaseModel):
+    """Conv encoder shared by a dense head and a pooled "detection" head.
+
+    Args:
+        channels (int): width of the encoder and heads.
+    """
+
+    def __init__(self, channels: int = 64) -> None:
+        super().__init__()
+
+        def block(cin: int, cout: int, stride: int = 1) -> nn.Module:
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1),
+                                 nn.BatchNorm2d(cout), nn.ReLU())
+
+        self.encoder = nn.Sequential(
+            block(3, channels, 2), block(channels, channels),
+            block(channels, channels, 2), block(channels, channels))
+        self.det_branch = nn.Sequential(block(channels, channels),
+                                        block(channels, channels))
+        self.det_out = nn.Conv2d(channels, 4, 1)
+        self.seg_branch = nn.Sequential(block(channels, channels),
+                                        block(channels, channels))
+        self.seg_out = nn.Conv2d(channels, 1, 1)
+
+    def loss(self, inputs: torch.Tensor, data_samples: list) -> dict:
+        """Two task losses.
+
+        Args:
+            inputs (Tensor): (B, 3, H, W) images.
+            data_samples (list): samples with ``det_target`` (4,) and
+                ``seg_target`` (1, H/4, W/4).
+
+        Returns:
+            dict: ``loss_det`` and ``loss_seg``.
+        """
+        feat = self.encoder(inputs)
+        det = self.det_out(self.det_branch(feat)).mean(dim=(2, 3))
+        seg = self.seg_out(self.seg_branch(feat))
+        det_target = torch.stack([s.det_target for s in data_samples])
+        seg_target = torch.stack([s.seg_target for s in data_samples])
+        return dict(loss_det=(det - det_target).abs().mean(),
+                    loss_seg=(seg - seg_target).pow(2).mean())
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        """Only ``mode='loss'`` is benchmarked."""
+        return self.loss(inputs, data_samples)
+
+
+def make_batch(batch: int, size: int, mixed: bool) -> dict:
+    """Random images/targets; half the samples seg-only when ``mixed``."""
+    samples = []
+    for index in range(batch):
+        det_only = mixed and index % 2 == 1
+        sample = BaseDataElement(metainfo=dict(
+            task_mask=dict(det=True, seg=not det_only)))
+        sample.det_target = torch.randn(4)
+        sample.seg_target = torch.randn(1, size // 4, size // 4)
+        samples.append(sample)
+    return dict(inputs=torch.randn(batch, 3, size, size), data_samples=samples)
+
+
+def build_models(channels: int, aggregator: str) -> dict:
+    """The bare model and the same model wrapped with NexusFlow."""
+    detector = dict(type='BenchTwoTaskModel', channels=channels)
+    if aggregator == 'mlp':
+        agg = dict(type='MLPAggregator', in_channels=channels, out_dim=64)
+    else:
+        agg = dict(type='DeformableAggregator', in_channels=channels,
+                   out_dim=64)
+    surrogate = dict(aggregator=agg, flow=dict(type='RealNVPFlow'))
+    torch.manual_seed(0)
+    bare = MODELS.build(detector)
+    torch.manual_seed(0)
+    wrapped = MODELS.build(dict(
+        type='NexusFlowWrapper', detector=detector,
+        taps=dict(det='det_branch', seg='seg_branch'),
+        surrogates=dict(det=surrogate, seg=surrogate),
+        alignment=dict(type='CentroidAlignmentLoss'),
+        task_losses=dict(det=['loss_det'], seg=['loss_seg'])))
+    return dict(bare=bare.to(DEVICE), nexusflow=wrapped.to(DEVICE))
+
+
+def sync() -> None:
+    if DEVICE.type == 'cuda':
+        torch.cuda.synchronize()
+
+
+def step_time(model: BaseModel, optim: OptimWrapper, data: dict) -> float:
+    """Seconds of one ``train_step``."""
+    sync()
+    start = time.perf_counter()
+    model.train_step(data, optim)
+    sync()
+    return time.perf_counter() - start
+
+
+def peak_step_memory(model: BaseModel, optim: OptimWrapper,
+                     data: dict) -> int:
+    """Peak bytes allocated above the start of one ``train_step``."""
+    if DEVICE.type == 'cuda':
+        sync()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        model.train_step(data, optim)
+        sync()
+        return torch.cuda.max_memory_allocated() - base
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU],
+                 profile_memory=True) as prof:
+        model.train_step(data, optim)
+    events = [e for e in prof.profiler.kineto_results.events()
+              if e.name() == '[memory]']
+    running = peak = 0
+    for event in sorted(events, key=lambda e: e.start_ns()):
+        running += event.nbytes()
+        peak = max(peak, running)
+    return peak
+
+
+def bench_train(args: argparse.Namespace) -> None:
+    """Prints step time and peak memory, with vs without NexusFlow."""
+    models = build_models(args.channels, args.aggregator)
+    optims = {
+        name: OptimWrapper(torch.optim.SGD(m.parameters(), lr=1e-3))
+        for name, m in models.items()
+    }
+    print(f'== train step on {DEVICE.type}: batch {args.batch}, '
+          f'{args.size}x{args.size}, {args.channels} channels, '
+          f'{args.aggregator} aggregator, RealNVP 6 layers ==')
+    for mixed in (False, True):
+        data = make_batch(args.batch, args.size, mixed)
+        times = {name: [] for name in models}
+        for _ in range(args.warmup):
+            for name in models:
+                step_time(models[name], optims[name], data)
+        for _ in range(args.steps):
+            for name in models:  # interleaved, so drift hits both alike
+                times[name].append(step_time(models[name], optims[name],
+                                             data))
+        median = {name: statistics.median(t) for name, t in times.items()}
+        memory = {
+            name: peak_step_memory(models[name], optims[name], data)
+            for name in models
+        }
+        label = ('mixed task masks (2 groups)' if mixed else
+                 'one task mask per batch')
+        print(f'-- {label}')
+        print(f'   step time   bare {median["bare"] * 1e3:8.2f} ms   '
+              f'nexusflow {median["nexusflow"] * 1e3:8.2f} ms   '
+              f'ratio {median["nexusflow"] / median["bare"]:.3f} '
+              f'(goal <= 1.05)')
+        print(f'   peak memory bare {memory["bare"] / 2**20:8.2f} MiB  '
+              f'nexusflow {memory["nexusflow"] / 2**20:8.2f} MiB  '
+              f'ratio {memory["nexusflow"] / memory["bare"]:.3f} '
+              f'(goal <= 1.05)')
+
+
+def bench_alignment(args: argparse.Namespace) -> None:
+    """Prints forward+backward time of both losses per number of tasks."""
+    print(f'== alignment loss, forward + backward: batch {args.batch}, '
+          f'latent {args.latent_dim}, median of {args.repeats} ==')
+    losses = dict(centroid=CentroidAlignmentLoss(),
+                  pairwise=PairwiseAlignmentLoss())
+    results = {}
+    for num_tasks in args.tasks:
+        latents = {
+            f'task{i}': torch.randn(args.batch, args.latent_dim,
+                                    device=DEVICE, requires_grad=True)
+            for i in range(num_tasks)
+        }
+        for name, loss_fn in losses.items():
+            times = []
+            for _ in range(args.repeats):
+                sync()
+                start = time.perf_counter()
+                loss_fn(latents).backward()
+                sync()
+                times.append(time.perf_counter() - start)
+            results[name, num_tasks] = statistics.median(times)
+    first = args.tasks[0]
+    print(f'{"tasks":>5} {"centroid ms":>12} {"x vs " + str(first):>9} '
+          f'{"pairwise ms":>12} {"x vs " + str(first):>9} '
+          f'{"pair/cent":>9}')
+    for num_tasks in args.tasks:
+        cent, pair = results['centroid', num_tasks], results['pairwise',
+                                                             num_tasks]
+        print(f'{num_tasks:>5} {cent * 1e3:>12.3f} '
+              f'{cent / results["centroid", first]:>9.2f} '
+              f'{pair * 1e3:>12.3f} '
+              f'{pair / results["pairwise", first]:>9.2f} '
+              f'{pair / cent:>9.2f}')
+    print(f'(linear growth from {first} to {args.tasks[-1]} tasks would be '
+          f'x{args.tasks[-1] / first:.0f}; quadratic in pairs x'
+          f'{args.tasks[-1] * (args.tasks[-1] - 1) / (first * (first - 1)):.0f})')
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--batch', type=int, default=4)
+    parser.add_argument('--size', type=int, default=96,
+                        help='input height and width')
+    parser.add_argument('--channels', type=int, default=64)
+    parser.add_argument('--aggregator', choices=['mlp', 'deformable'],
+                        default='mlp')
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--steps', type=int, default=15)
+    parser.add_argument('--latent-dim', type=int, default=256)
+    parser.add_argument('--tasks', type=int, nargs='+', default=[2, 4, 8, 16])
+    parser.add_argument('--repeats', type=int, default=50)
+    parser.add_argument('--skip-train', action='store_true')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    if not args.skip_train:
+        bench_train(args)
+    bench_alignment(args)
+
+
+if __name__ == '__main__':
+    main()
