@@ -1,0 +1,261 @@
+"""Info files for :class:`NuScenesTrackMapDataset`.
+
+One record per key frame, ordered by scene and time, holding the poses, the
+six cameras, the tracking GT in the mmdet3d 1.x LiDAR box convention and the
+rasterized map GT (see :mod:`.map_raster`). Files are mmengine-style
+``dict(metainfo=..., data_list=[...])`` pickles.
+
+Box convention (mmdet3d >= 1.0, ``LiDARInstance3DBoxes``): ``(x, y, z, l, w,
+h, yaw, vx, vy)`` in the LiDAR frame, ``z`` at the bottom centre, ``l`` along
+the box heading, ``yaw`` the devkit's yaw of that heading from LiDAR +x
+(counter-clockwise) and ``(vx, vy)`` the velocity in the LiDAR frame. The
+devkit ``Box`` stores ``wlh`` and the gravity centre; mmdet3d 0.x used
+``(w, l, h)`` and ``-yaw - pi/2`` instead.
+"""
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .map_raster import MAP_CLASSES, MapRasterizer, pack_masks
+
+TRACKING_CLASSES = ('car', 'truck', 'bus', 'trailer', 'motorcycle',
+                    'bicycle', 'pedestrian')
+CAMERAS = ('CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK',
+           'CAM_BACK_LEFT', 'CAM_BACK_RIGHT')
+INFO_VERSION = '1.0'
+
+
+def transform_matrix(rotation: Sequence[float],
+                     translation: Sequence[float]) -> np.ndarray:
+    """4x4 transform from a ``[w, x, y, z]`` quaternion and a translation."""
+    from pyquaternion import Quaternion
+    mat = np.eye(4)
+    mat[:3, :3] = Quaternion(rotation).rotation_matrix
+    mat[:3, 3] = translation
+    return mat
+
+
+def devkit_box_to_lidar(box) -> np.ndarray:
+    """A devkit ``Box`` (already in the LiDAR frame) as an mmdet3d box.
+
+    Args:
+        box (nuscenes.utils.data_classes.Box): the box.
+
+    Returns:
+        np.ndarray: ``(7,)`` as ``(x, y, z_bottom, l, w, h, yaw)``.
+    """
+    w, l, h = box.wlh
+    x, y, z = box.center
+    yaw = box.orientation.yaw_pitch_roll[0]
+    return np.array([x, y, z - h / 2, l, w, h, yaw])
+
+
+def lidar_box_to_devkit(bbox: Sequence[float], name: str = '',
+                        token: Optional[str] = None):
+    """An mmdet3d LiDAR box (7 or 9 values) as a devkit ``Box``.
+
+    Args:
+        bbox (Sequence[float]): ``(x, y, z_bottom, l, w, h, yaw[, vx, vy])``.
+        name (str): box name.
+        token (str, optional): annotation token.
+
+    Returns:
+        nuscenes.utils.data_classes.Box: the box in the LiDAR frame.
+    """
+    from nuscenes.utils.data_classes import Box
+    from pyquaternion import Quaternion
+    x, y, z, l, w, h, yaw = (float(v) for v in bbox[:7])
+    velocity = (float(bbox[7]), float(bbox[8]), 0.0) if len(bbox) >= 9 \
+        else (np.nan, np.nan, np.nan)
+    return Box([x, y, z + h / 2], [w, l, h],
+               Quaternion(axis=[0, 0, 1], radians=yaw), name=name,
+               token=token, velocity=velocity)
+
+
+def tracking_name(category: str) -> Optional[str]:
+    """The devkit's tracking class of a category, None if untracked.
+
+    Tracking classes are the detection classes minus the static ones, so
+    this goes through the detection mapping, which unlike the tracking
+    module does not import motmetrics.
+    """
+    from nuscenes.eval.detection.utils import category_to_detection_name
+    name = category_to_detection_name(category)
+    return name if name in TRACKING_CLASSES else None
+
+
+class TrackMapInfoBuilder:
+    """Builds the per-sample records from a loaded devkit.
+
+    Args:
+        nusc (nuscenes.NuScenes): the loaded devkit.
+        rasterizer (MapRasterizer): map GT rasterizer.
+    """
+
+    def __init__(self, nusc, rasterizer: MapRasterizer) -> None:
+        self.nusc = nusc
+        self.rasterizer = rasterizer
+
+    def _pose(self, sample_data_token: str) -> Tuple[np.ndarray, np.ndarray]:
+        """(sensor2ego, ego2global) of one sample_data record."""
+        nusc = self.nusc
+        record = nusc.get('sample_data', sample_data_token)
+        cs = nusc.get('calibrated_sensor', record['calibrated_sensor_token'])
+        pose = nusc.get('ego_pose', record['ego_pose_token'])
+        return (transform_matrix(cs['rotation'], cs['translation']),
+                transform_matrix(pose['rotation'], pose['translation']))
+
+    def sample_info(self, sample: dict, frame_idx: int, location: str,
+                    scene_name: str, with_annotations: bool) -> dict:
+        """The record of one key frame.
+
+        Args:
+            sample (dict): devkit sample record.
+            frame_idx (int): index of the sample in its scene.
+            location (str): log location.
+            scene_name (str): scene name.
+            with_annotations (bool): add instances (False for test).
+
+        Returns:
+            dict: the info record.
+        """
+        nusc = self.nusc
+        lidar_token = sample['data']['LIDAR_TOP']
+        lidar_rec = nusc.get('sample_data', lidar_token)
+        lidar2ego, ego2global = self._pose(lidar_token)
+        lidar2global = ego2global @ lidar2ego
+        global2lidar = np.linalg.inv(lidar2global)
+        info = dict(
+            token=sample['token'], scene_token=sample['scene_token'],
+            scene_name=scene_name, location=location,
+            timestamp=sample['timestamp'] / 1e6, prev=sample['prev'],
+            next=sample['next'], frame_idx=frame_idx,
+            lidar2ego=lidar2ego.tolist(), ego2global=ego2global.tolist(),
+            lidar2global=lidar2global.tolist(),
+            lidar_points=dict(lidar_path=lidar_rec['filename'],
+                              num_pts_feats=5, lidar2ego=lidar2ego.tolist()),
+            images={})
+        for cam in CAMERAS:
+            if cam not in sample['data']:
+                continue
+            cam_token = sample['data'][cam]
+            cam_rec = nusc.get('sample_data', cam_token)
+            cam2ego, cam_ego2global = self._pose(cam_token)
+            cs = nusc.get('calibrated_sensor',
+                          cam_rec['calibrated_sensor_token'])
+            # The camera fires at its own time, so its ego pose differs.
+            lidar2cam = np.linalg.inv(cam_ego2global @ cam2ego) @ \
+                lidar2global
+            cam2img = np.array(cs['camera_intrinsic'])
+            viewpad = np.eye(4)
+            viewpad[:3, :3] = cam2img
+            info['images'][cam] = dict(
+                img_path=cam_rec['filename'], cam2img=cam2img.tolist(),
+                lidar2cam=lidar2cam.tolist(),
+                lidar2img=(viewpad @ lidar2cam).tolist(),
+                cam2ego=cam2ego.tolist(), sample_data_token=cam_token,
+                timestamp=cam_rec['timestamp'] / 1e6,
+                height=cam_rec['height'], width=cam_rec['width'])
+        info['instances'] = self._instances(sample, lidar_token, global2lidar) \
+            if with_annotations else []
+        masks = self.rasterizer.rasterize(location, lidar2global)
+        info['map_masks'] = pack_masks(masks)
+        return info
+
+    def _instances(self, sample: dict, lidar_token: str,
+                   global2lidar: np.ndarray) -> List[dict]:
+        nusc = self.nusc
+        _, boxes, _ = nusc.get_sample_data(lidar_token)
+        instances = []
+        for box in boxes:
+            ann = nusc.get('sample_annotation', box.token)
+            name = tracking_name(ann['category_name'])
+            if name is None:
+                continue
+            velocity = nusc.box_velocity(box.token)
+            velocity = np.nan_to_num(velocity, nan=0.0)
+            velocity = global2lidar[:3, :3] @ velocity
+            bbox = np.concatenate([devkit_box_to_lidar(box), velocity[:2]])
+            instances.append(dict(
+                bbox_3d=bbox.tolist(),
+                bbox_label_3d=TRACKING_CLASSES.index(name),
+                instance_id=nusc.getind('instance', ann['instance_token']),
+                instance_token=ann['instance_token'], tracking_name=name,
+                num_lidar_pts=int(ann['num_lidar_pts']),
+                num_radar_pts=int(ann['num_radar_pts']),
+                bbox_3d_isvalid=bool(ann['num_lidar_pts'] +
+                                     ann['num_radar_pts'] > 0),
+                visibility=ann['visibility_token']))
+        return instances
+
+    def scene_infos(self, scene: dict, with_annotations: bool) -> List[dict]:
+        """Records of all key frames of one scene, in time order."""
+        nusc = self.nusc
+        location = nusc.get('log', scene['log_token'])['location']
+        infos, token, frame = [], scene['first_sample_token'], 0
+        while token:
+            sample = nusc.get('sample', token)
+            infos.append(self.sample_info(sample, frame, location,
+                                          scene['name'], with_annotations))
+            token, frame = sample['next'], frame + 1
+        return infos
+
+
+def create_trackmap_infos(root: str, version: str, out_dir: str,
+                          canvas_size: Tuple[int, int] = (200, 200),
+                          resolution: float = 0.512,
+                          info_prefix: str = 'nuscenes_trackmap',
+                          splits: Optional[Dict[str, List[str]]] = None,
+                          nusc=None) -> Dict[str, str]:
+    """Writes ``<out_dir>/<info_prefix>_infos_{train,val}.pkl``.
+
+    Args:
+        root (str): nuScenes data root (with the map expansion).
+        version (str): nuScenes version.
+        out_dir (str): output folder.
+        canvas_size (tuple[int, int]): map canvas ``(H, W)``.
+        resolution (float): metres per map pixel.
+        info_prefix (str): file name prefix.
+        splits (dict, optional): split name -> scene names. Defaults to the
+            devkit's official split of the version.
+        nusc (nuscenes.NuScenes, optional): an already loaded devkit.
+
+    Returns:
+        dict: split name -> written path.
+    """
+    import mmengine
+    from nuscenes import NuScenes
+
+    from .nuscenes_infos import check_nuscenes_root, scene_split_names
+
+    check_nuscenes_root(root, version)
+    if nusc is None:
+        nusc = NuScenes(version=version, dataroot=root, verbose=False)
+    splits = splits or scene_split_names(version)
+    builder = TrackMapInfoBuilder(
+        nusc, MapRasterizer(root, canvas_size, resolution))
+    by_name = {scene['name']: scene for scene in nusc.scene}
+    metainfo = dict(
+        dataset='nuscenes_trackmap', version=version,
+        info_version=INFO_VERSION, classes=TRACKING_CLASSES,
+        map_classes=MAP_CLASSES,
+        map_canvas=dict(size=tuple(canvas_size), resolution=resolution),
+        box_convention='LiDAR (x, y, z_bottom, l, w, h, yaw, vx, vy)')
+    os.makedirs(out_dir, exist_ok=True)
+    paths = {}
+    for split, names in splits.items():
+        scenes = [by_name[n] for n in sorted(names) if n in by_name]
+        data_list = []
+        for scene in mmengine.track_iter_progress(scenes) if scenes \
+                else []:
+            data_list += builder.scene_infos(scene, split != 'test')
+        for i, info in enumerate(data_list):
+            info['sample_idx'] = i
+        paths[split] = osp.join(out_dir, f'{info_prefix}_infos_{split}.pkl')
+        mmengine.dump(dict(metainfo=metainfo, data_list=data_list),
+                      paths[split])
+        print(f'{split}: {len(scenes)} scenes, {len(data_list)} samples '
+              f'-> {paths[split]}')
+    return paths
