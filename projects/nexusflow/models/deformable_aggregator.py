@@ -85,10 +85,10 @@ class DeformableAggregator(BaseModule):
         return query + out
 
     @staticmethod
-    def _zero_tie(module: nn.Module) -> Tensor:
-        # Exact zero that keeps the idle attention's parameters in the graph,
-        # so DDP without find_unused_parameters sees every parameter used.
-        return sum(p.sum() for p in module.parameters()) * 0.0
+    def _zero_tie(*modules: nn.Module) -> Tensor:
+        # Exact zero that keeps the idle branch's parameters in the graph, so
+        # DDP without find_unused_parameters sees every parameter used.
+        return sum(p.sum() for m in modules for p in m.parameters()) * 0.0
 
     def forward(self, feat: Tensor,
                 padding_mask: Optional[Tensor] = None) -> Tensor:
@@ -107,9 +107,9 @@ class DeformableAggregator(BaseModule):
         query = self.query.weight.unsqueeze(0).expand(feat.shape[0], -1, -1)
         if kind == 'map':
             out = self._read_map(feat, query)
-            idle = self.set_attn
+            idle = (self.set_attn, )
         else:
             out = self._read_set(feat, query, padding_mask)
-            idle = self.map_attn
+            idle = (self.map_attn, self.reference_points)
         out = self.proj(self.norm(out).flatten(1))
-        return out + self._zero_tie(idle)
+        return out + self._zero_tie(*idle)

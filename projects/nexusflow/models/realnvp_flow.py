@@ -107,7 +107,10 @@ class RealNVPFlow(BaseModule):
             depth the NexusFlow ablation found best.
         hidden_dim (int, optional): hidden width of each layer's ``s`` and
             ``t`` MLPs. Defaults to ``2 * dim``.
-        scale_clamp (float): bound of each log-scale. Defaults to 2.0.
+        scale_clamp (float): bound of each log-scale. Defaults to 1.0: a
+            coordinate is then scaled by at most ``e^(clamp * ceil(L / 2))``
+            over L layers, which keeps the flow well conditioned, so that
+            ``inverse(forward(x))`` stays accurate in float32.
         init_cfg (dict, optional): mmengine initialisation config.
     """
 
@@ -115,7 +118,7 @@ class RealNVPFlow(BaseModule):
                  dim: int,
                  num_layers: int = 6,
                  hidden_dim: Optional[int] = None,
-                 scale_clamp: float = 2.0,
+                 scale_clamp: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if dim < 2:
