@@ -56,6 +56,11 @@ fi
 say "installing build requirements"
 pip install -q -r requirements/build.txt -c "$constraints"
 
+say "installing runtime requirements"
+pip install -q -r requirements/runtime.txt -c "$constraints"
+# --no-warn-conflicts: their metadata lists packages we leave out on purpose.
+pip install -q --no-deps --no-warn-conflicts -r requirements/openmmlab.txt
+
 have_mmcv=$("$py" -c 'import mmcv, mmcv.ops; print(mmcv.__version__)' 2>/dev/null | tail -1 || true)
 if [ "$have_mmcv" != "$mmcv_version" ]; then
   wheel=$(ls "$cache"/mmcv-"$mmcv_version"-*.whl 2>/dev/null | head -1 || true)
@@ -68,12 +73,9 @@ if [ "$have_mmcv" != "$mmcv_version" ]; then
   else
     say "using cached $wheel"
   fi
-  pip install -q --no-deps "$wheel"
+  pip install -q --no-deps --no-warn-conflicts "$wheel"
 fi
 
-say "installing runtime requirements"
-pip install -q -r requirements/runtime.txt -c "$constraints"
-pip install -q --no-deps -r requirements/openmmlab.txt
 pip install -q -r requirements/tests.txt -c "$constraints"
 pip install -q --no-deps --no-build-isolation -e .
 
