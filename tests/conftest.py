@@ -1,0 +1,38 @@
+"""Session fixtures shared by the whole suite."""
+import pytest
+
+
+@pytest.fixture(scope='session')
+def synthetic_nuscenes(tmp_path_factory) -> str:
+    """A tiny synthetic v1.0-mini root in the real devkit format.
+
+    Four scenes of four key frames (one lidar sweep between key frames,
+    64x36 camera images): mini_val holds scene-0103 (Boston) and scene-0916
+    (Singapore), mini_train scene-0061 (Singapore) and scene-0553 (Boston).
+    Built once per session in about a second. Treat it as read-only; use
+    ``synthetic_nuscenes_infos`` for the converted info files.
+    """
+    from nexusflow.datasets import create_synthetic_nuscenes
+    root = tmp_path_factory.mktemp('synthetic_nuscenes')
+    return create_synthetic_nuscenes(
+        str(root), version='v1.0-mini', num_scenes=4, samples_per_scene=4,
+        sweeps_per_sample=1, image_size=(64, 36), seed=0)
+
+
+@pytest.fixture(scope='session')
+def synthetic_nuscenes_infos(synthetic_nuscenes) -> dict:
+    """``synthetic_nuscenes`` converted by ``tools/create_data.py``'s two
+    steps, written into the root itself (as the configs expect).
+
+    Returns:
+        dict: ``root``, ``version`` and the paths ``train``, ``val``,
+        ``dbinfos`` (stock mmdet3d infos) and ``trackmap_train``,
+        ``trackmap_val``.
+    """
+    from nexusflow.datasets import create_stock_infos, create_trackmap_infos
+    root, version = synthetic_nuscenes, 'v1.0-mini'
+    paths = dict(root=root, version=version)
+    paths.update(create_stock_infos(root, version, root, max_sweeps=2))
+    trackmap = create_trackmap_infos(root, version, root)
+    paths.update({f'trackmap_{k}': v for k, v in trackmap.items()})
+    return paths
