@@ -87,3 +87,11 @@ def test_bad_config():
         MLPAggregator(C, OUT, pool='sum')
     with pytest.raises(ValueError, match='divisible by num_heads'):
         DeformableAggregator(10, OUT, num_heads=4)
+
+
+@pytest.mark.parametrize('pool', ['avg', 'avgmax'])
+@pytest.mark.parametrize('shape', [(2, 4, 3, 3), (2, 5, 4)])
+def test_mlp_gradient_is_exact(pool, shape):
+    agg = MLPAggregator(4, 3, pool=pool).double()
+    feat = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(agg, (feat, ))

@@ -11,6 +11,26 @@ from .feature_utils import check_feature
 POOLS = ('avg', 'max', 'avgmax')
 
 
+class _BroadcastMean(torch.autograd.Function):
+    """Mean over the last dim whose gradient is a broadcast view.
+
+    ``Tensor.mean`` materialises a gradient the size of its input. The
+    tapped feature also receives the task branch's gradient, so that copy
+    would be one extra feature map of memory per surrogate at the backward
+    peak; an expanded view costs nothing and is summed into the other
+    gradient.
+    """
+
+    @staticmethod
+    def forward(ctx, feat: Tensor) -> Tensor:
+        ctx.shape = feat.shape
+        return feat.mean(dim=-1)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        return (grad / ctx.shape[-1]).unsqueeze(-1).expand(ctx.shape)
+
+
 @MODELS.register_module()
 class MLPAggregator(BaseModule):
     """Pools a feature over its spatial / query axis, then applies an MLP.
@@ -44,14 +64,15 @@ class MLPAggregator(BaseModule):
             nn.Linear(pooled, hidden_dim), nn.ReLU(inplace=True),
             nn.Linear(hidden_dim, out_dim))
 
-    def _pool(self, feat: Tensor, valid: Optional[Tensor]) -> Tensor:
-        """Pools (B, N, C) over N, skipping invalid entries."""
+    def _pool(self, feat: Tensor, valid: Optional[Tensor],
+              dim: int) -> Tensor:
+        """Pools over ``dim``; ``valid`` (B, N) masks a (B, N, C) set."""
         parts = []
         if valid is None:
             if self.pool in ('avg', 'avgmax'):
-                parts.append(feat.mean(dim=1))
+                parts.append(_BroadcastMean.apply(feat.movedim(dim, -1)))
             if self.pool in ('max', 'avgmax'):
-                parts.append(feat.amax(dim=1))
+                parts.append(feat.amax(dim=dim))
             return torch.cat(parts, dim=-1)
         weight = valid.unsqueeze(-1).to(feat.dtype)
         if self.pool in ('avg', 'avgmax'):
@@ -80,6 +101,8 @@ class MLPAggregator(BaseModule):
         kind = check_feature('MLPAggregator', feat, self.in_channels,
                              padding_mask)
         if kind == 'map':
-            feat = feat.flatten(2).transpose(1, 2)
+            # Pool (B, C, H*W) as is: a transposed copy of a large BEV map
+            # would cost memory.
+            return self.mlp(self._pool(feat.flatten(2), None, dim=2))
         valid = None if padding_mask is None else ~padding_mask.bool()
-        return self.mlp(self._pool(feat, valid))
+        return self.mlp(self._pool(feat, valid, dim=1))
