@@ -4,7 +4,7 @@ import json
 import os
 import os.path as osp
 import shutil
-import subprocess
+import runpy
 import sys
 
 import mmengine
@@ -140,15 +140,20 @@ def test_missing_map_png(root_copy):
         check_nuscenes_root(str(root_copy), 'v1.0-mini')
 
 
-def test_cli_reports_one_line(root_copy, tmp_path):
+def run_tool(monkeypatch, script, *args):
+    """Runs a tool's main in-process (the stack is already imported)."""
+    monkeypatch.syspath_prepend(osp.join(REPO, 'tools'))
+    monkeypatch.setattr(sys, 'argv', [script, *args])
+    runpy.run_path(osp.join(REPO, 'tools', script), run_name='__main__')
+
+
+def test_cli_reports_one_line(root_copy, tmp_path, monkeypatch):
     (root_copy / 'v1.0-mini' / 'log.json').write_text('{"broken": ')
-    result = subprocess.run(
-        [sys.executable, 'tools/create_data.py', 'nuscenes', '--root',
-         str(root_copy), '--version', 'v1.0-mini', '--out',
-         str(tmp_path / 'out')],
-        cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode != 0
-    assert 'Traceback' not in result.stderr
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith('error: nuScenes table') and 'log.json' in last
-    assert 'corrupt json' in last
+    with pytest.raises(SystemExit) as exit_info:
+        run_tool(monkeypatch, 'create_data.py', 'nuscenes', '--root',
+                 str(root_copy), '--version', 'v1.0-mini', '--out',
+                 str(tmp_path / 'out'))
+    message = str(exit_info.value.code)
+    assert '\n' not in message
+    assert message.startswith('error: nuScenes table') and 'log.json' in \
+        message and 'corrupt json' in message

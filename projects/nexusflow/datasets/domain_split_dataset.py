@@ -1,7 +1,7 @@
 """Per-task supervision masks by nuScenes location, applied to any dataset."""
 import copy
 import fnmatch
-import json
+import os
 import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, Mapping, Optional, Sequence, Union
@@ -250,22 +250,35 @@ class NuScenesDomainSplitDataset:
         self._fully_initialized = True
 
     def _locations(self, inner: BaseDataset, infos: List[dict]) -> List[str]:
+        """``log.location`` per info: from the info, or else from the
+        nuScenes tables of the version that holds all the sample tokens
+        (stock mmdet3d metainfo always says v1.0-trainval, so the version
+        folders under the data root are tried too)."""
         if all('location' in info for info in infos):
             return [info['location'] for info in infos]
-        version = self.version or inner.metainfo.get('version')
-        if not version or not inner.data_root:
+        root = inner.data_root
+        if not root or not osp.isdir(root):
             raise ValueError(
                 'NuScenesDomainSplitDataset: the infos have no location and '
-                'the wrapped dataset has no data_root/metainfo version to '
-                'read it from; pass version=... and a data_root')
-        lookup = SampleLocations(inner.data_root, version)
-        try:
-            return [lookup(info['token']) for info in infos]
-        except KeyError as err:
-            raise ValueError(f'NuScenesDomainSplitDataset: sample token '
-                             f'{err} of the infos is not in '
-                             f'{inner.data_root}/{version}/sample.json; infos '
-                             f'and tables differ') from None
+                f'the wrapped dataset\'s data_root {root!r} is not a folder '
+                'to read the nuScenes tables from')
+        if self.version:
+            versions = [self.version]
+        else:
+            versions = [inner.metainfo.get('version')] + sorted(
+                d for d in os.listdir(root) if d.startswith('v1.0'))
+        tokens = [info['token'] for info in infos]
+        for version in dict.fromkeys(v for v in versions if v):
+            if not osp.isfile(osp.join(root, version, 'sample.json')):
+                continue
+            lookup = SampleLocations(root, version)
+            if all(t in lookup.by_sample for t in tokens):
+                return [lookup(t) for t in tokens]
+        raise ValueError(
+            f'NuScenesDomainSplitDataset: no nuScenes version under {root} '
+            f'(tried {[v for v in versions if v]}) holds all sample tokens '
+            f'of the infos; pass version=... or check that infos and tables '
+            f'belong together')
 
     def _masks(self, locations: List[str]) -> List[Dict[str, bool]]:
         if self.random_ratio is not None:

@@ -1,0 +1,112 @@
+"""NuScenesTrackMapDataset: packed frames, clips inside one scene, order."""
+import mmengine
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+
+from mmdet3d.registry import DATASETS
+from mmdet3d.structures import Det3DDataSample, LiDARInstance3DBoxes
+
+META_KEYS = ('token', 'scene_token', 'scene_name', 'location', 'timestamp',
+             'frame_idx', 'lidar2ego', 'ego2global', 'lidar2global',
+             'cam2img', 'lidar2cam', 'lidar2img', 'task_mask')
+PIPELINE = [
+    dict(type='LoadMultiViewImageFromFiles', to_float32=True, num_views=6),
+    dict(type='LoadTrackMapAnnotations'),
+    dict(type='PackTrackMapInputs')
+]
+
+
+def build(infos, split='train', **kwargs):
+    init_default_scope('mmdet3d')
+    return DATASETS.build(
+        dict(type='NuScenesTrackMapDataset', data_root=infos['root'],
+             ann_file=infos[f'trackmap_{split}'], pipeline=PIPELINE,
+             **kwargs))
+
+
+def test_frame_is_packed_with_all_gt_and_meta(synthetic_nuscenes_infos):
+    dataset = build(synthetic_nuscenes_infos)
+    assert len(dataset) == 8
+    out = dataset[1]
+    assert out['inputs']['img'].shape == (6, 3, 36, 64)
+    sample = out['data_samples']
+    assert isinstance(sample, Det3DDataSample)
+    assert set(META_KEYS) <= set(sample.metainfo)
+    assert sample.metainfo['frame_idx'] == 1
+    assert sample.metainfo['task_mask'] == dict(track=True, map=True)
+    assert len(sample.metainfo['lidar2img']) == 6
+    gt = sample.gt_instances_3d
+    assert isinstance(gt.bboxes_3d, LiDARInstance3DBoxes)
+    assert gt.bboxes_3d.box_dim == 9 and len(gt) >= 7
+    assert gt.instance_ids.dtype == torch.long
+    assert len(set(gt.instance_ids.tolist())) == len(gt)
+    assert set(gt.labels_3d.tolist()) <= set(range(7))
+    masks = sample.gt_map.masks
+    assert masks.dtype == torch.uint8 and masks.shape == (4, 200, 200)
+    # The GT matches the info file (valid boxes only).
+    info = mmengine.load(synthetic_nuscenes_infos['trackmap_train'])[
+        'data_list'][1]
+    valid = [i for i in info['instances'] if i['bbox_3d_isvalid']]
+    assert gt.instance_ids.tolist() == [i['instance_id'] for i in valid]
+    assert torch.allclose(gt.bboxes_3d.tensor,
+                          torch.tensor([i['bbox_3d'] for i in valid]))
+
+
+def test_invalid_boxes_can_be_kept(synthetic_nuscenes_infos):
+    data = mmengine.load(synthetic_nuscenes_infos['trackmap_train'])
+    invalid = sum(not i['bbox_3d_isvalid'] for info in data['data_list']
+                  for i in info['instances'])
+    assert invalid >= 1  # the generator hides a pedestrian now and then
+    kept = build(synthetic_nuscenes_infos, use_valid_flag=False)
+    dropped = build(synthetic_nuscenes_infos)
+    count = lambda ds: sum(  # noqa: E731
+        len(ds.get_data_info(i)['ann_info']['gt_labels_3d'])
+        for i in range(len(ds)))
+    assert count(kept) - count(dropped) == invalid
+
+
+def test_clips_stay_inside_one_scene(synthetic_nuscenes_infos):
+    dataset = build(synthetic_nuscenes_infos, queue_length=3)
+    for index in range(len(dataset)):
+        clip = dataset.clip_indices(index)
+        infos = [dataset.get_data_info(i) for i in clip]
+        assert len({i['scene_token'] for i in infos}) == 1
+        frames = [i['frame_idx'] for i in infos]
+        assert frames == list(range(frames[0], frames[0] + 3))
+        assert index in clip
+        if dataset.get_data_info(index)['frame_idx'] >= 2:
+            assert clip[-1] == index  # ends at the requested frame
+    out = dataset[5]
+    assert out['inputs']['img'].shape == (3, 6, 3, 36, 64)
+    samples = out['data_samples']
+    assert [s.metainfo['frame_idx'] for s in samples] == [0, 1, 2]
+    assert len({s.metainfo['scene_token'] for s in samples}) == 1
+
+
+def test_short_scene_repeats_its_last_frame(synthetic_nuscenes_infos):
+    dataset = build(synthetic_nuscenes_infos, queue_length=6)
+    assert dataset.clip_indices(5) == [4, 5, 6, 7, 7, 7]
+
+
+def test_test_mode_gives_single_frames_in_order(synthetic_nuscenes_infos):
+    dataset = build(synthetic_nuscenes_infos, split='val', test_mode=True,
+                    queue_length=3)
+    keys = []
+    for index in range(len(dataset)):
+        sample = dataset[index]['data_samples']
+        keys.append((sample.metainfo['scene_name'],
+                     sample.metainfo['frame_idx']))
+        assert sample.eval_ann_info is not None
+    assert keys == sorted(keys) and len(keys) == 8
+
+
+def test_wrong_info_files_fail_clearly(synthetic_nuscenes_infos, tmp_path):
+    with pytest.raises(ValueError, match='expected .nuscenes_trackmap.'):
+        build(dict(root=synthetic_nuscenes_infos['root'],
+                   trackmap_train=synthetic_nuscenes_infos['train']))
+    with pytest.raises(FileNotFoundError, match='create_data.py nuscenes'):
+        build(dict(root=synthetic_nuscenes_infos['root'],
+                   trackmap_train=str(tmp_path / 'missing.pkl')))
+    with pytest.raises(ValueError, match='queue_length must be >= 1'):
+        build(synthetic_nuscenes_infos, queue_length=0)
