@@ -1,4 +1,4 @@
-"""A tiny synthetic nuScenes root and its ground truth as tracking input."""
+"""Ground truth of the suite's synthetic nuScenes root as tracking input."""
 import numpy as np
 import pytest
 import torch
@@ -9,25 +9,13 @@ from mmdet3d.structures import Det3DDataSample, LiDARInstance3DBoxes
 from nexusflow.evaluation import TRACKING_CLASSES, global_boxes_to_lidar
 
 VERSION = 'v1.0-mini'
-# v1.0-mini's two val scenes: scene-0103 (Boston) and scene-0916
-# (Singapore), so 'mini_val' and both domains are covered.
-NUM_SCENES = 2
-SAMPLES_PER_SCENE = 6
 
 
 @pytest.fixture(scope='session')
-def nusc_root(tmp_path_factory):
-    from nexusflow.datasets.synthetic_nuscenes import \
-        create_synthetic_nuscenes
-    root = tmp_path_factory.mktemp('nusc_eval')
-    return create_synthetic_nuscenes(
-        str(root),
-        version=VERSION,
-        num_scenes=NUM_SCENES,
-        samples_per_scene=SAMPLES_PER_SCENE,
-        sweeps_per_sample=0,
-        image_size=(16, 16),
-        seed=0)
+def nusc_root(synthetic_nuscenes):
+    """The suite's synthetic v1.0-mini root (read-only); its 'mini_val'
+    holds scene-0103 (Boston) and scene-0916 (Singapore)."""
+    return synthetic_nuscenes
 
 
 @pytest.fixture(scope='session')

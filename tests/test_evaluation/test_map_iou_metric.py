@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from mmdet3d.registry import METRICS
-from nexusflow.evaluation import BEVMapIoUMetric
+from nexusflow.evaluation import BEVMapIoUMetric, map_iou_counts
 
 H = W = 32
 KEYS = ('iou_lanes', 'iou_divider', 'iou_crossing', 'iou_contour',
@@ -185,3 +185,24 @@ def test_bad_input_raises_one_clear_error():
         BEVMapIoUMetric(threshold=1.5)
     with pytest.raises(ValueError, match='domains'):
         BEVMapIoUMetric(domains=dict(boston=[]))
+
+
+def test_float16_and_numpy_inputs_match_float32():
+    gt = gt_masks()
+    pred = shift_right(gt, 2).float() * 0.9
+    ref = map_iou_counts(pred, gt)
+    np.testing.assert_array_equal(map_iou_counts(pred.half(), gt), ref)
+    np.testing.assert_array_equal(
+        map_iou_counts(pred.numpy(), gt.numpy()), ref)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='requires CUDA')
+def test_cuda_counts_match_cpu():
+    gt = gt_masks()
+    pred = shift_right(gt, 3).float() * 0.7
+    np.testing.assert_array_equal(
+        map_iou_counts(pred.cuda(), gt.cuda()), map_iou_counts(pred, gt))
+    res = evaluate(BEVMapIoUMetric(domains=None),
+                   [sample(pred.cuda(), gt.cuda())])
+    ref = evaluate(BEVMapIoUMetric(domains=None), [sample(pred, gt)])
+    assert res == ref

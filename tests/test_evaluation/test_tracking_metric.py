@@ -1,4 +1,5 @@
 import json
+import pickle
 import os
 
 import numpy as np
@@ -202,3 +203,29 @@ def test_bad_input_gives_one_clear_error(nusc_root, make_samples, tmp_path):
     metric.process({}, [sample])
     with pytest.raises(ValueError, match='mini_val'):
         metric.evaluate(1)
+
+
+def test_results_are_small_picklable_and_capped(nusc_root, make_samples):
+    from nexusflow.evaluation import load_scenes, resolve_split
+    sample = make_samples()[0]
+    many = 600
+    boxes = sample['pred_track_3d']['bboxes_3d'].tensor[:1].repeat(many, 1)
+    sample['pred_track_3d'] = dict(
+        bboxes_3d=boxes,
+        scores_3d=torch.linspace(0, 1, many),
+        labels_3d=torch.zeros(many, dtype=torch.long),
+        track_ids=torch.arange(many))
+    metric = build(nusc_root)
+    metric.process({}, [sample])
+    # Ranks exchange results by pickling; only numpy arrays travel.
+    result = pickle.loads(pickle.dumps(metric.results[0]))
+    assert all(not isinstance(v, torch.Tensor) for v in result.values())
+    assert result['rotation'].shape == (many, 4)
+
+    scenes = load_scenes(nusc_root, VERSION, 'test')
+    split = resolve_split('mini_val', nusc_root, VERSION, scenes, 'test')
+    formatted = metric.format_results([result], scenes, split)
+    kept = formatted[sample['token']]
+    assert len(kept) == 500  # tracking_nips_2019 max_boxes_per_sample
+    assert min(b['tracking_score'] for b in kept) == pytest.approx(
+        float(torch.linspace(0, 1, many)[many - 500]))

@@ -202,7 +202,8 @@ class NuScenesTrackingMetric(BaseMetric):
     # compute_metrics: result json -> devkit TrackingEval
     # ------------------------------------------------------------------ #
     def _boxes_json(self, result: Dict[str, Any]) -> List[dict]:
-        """Devkit result entries of one sample, best scores first."""
+        """Devkit result entries of one sample, best scores first, at most
+        the config's ``max_boxes_per_sample`` (the devkit rejects more)."""
         order = np.argsort(-result['scores'], kind='stable')
         order = order[:self.eval_cfg.max_boxes_per_sample]
         return [
@@ -237,14 +238,20 @@ class NuScenesTrackingMetric(BaseMetric):
         by_token = {}
         for result in results:
             by_token.setdefault(result['token'], result)
-        formatted, missing = {}, 0
+        formatted, missing, capped = {}, 0, 0
+        cap = self.eval_cfg.max_boxes_per_sample
         for name in split:
             for token in scenes[name].sample_tokens:
                 if token in by_token:
-                    formatted[token] = self._boxes_json(by_token.pop(token))
+                    result = by_token.pop(token)
+                    capped += len(result['scores']) > cap
+                    formatted[token] = self._boxes_json(result)
                 else:
                     formatted[token] = []
                     missing += 1
+        if capped:
+            logger.warning(f'{type(self).__name__}: kept the {cap} best '
+                           f'boxes of {capped} samples with more')
         if missing:
             logger.warning(f'{type(self).__name__}: {missing} of '
                            f'{len(formatted)} samples of the evaluated split '
@@ -286,18 +293,27 @@ class NuScenesTrackingMetric(BaseMetric):
         """Runs TrackingEval on one custom split and reads its summary."""
         from nuscenes.eval.tracking.evaluate import TrackingEval
 
-        stdout = contextlib.nullcontext() if self.verbose else (
-            contextlib.redirect_stdout(io.StringIO()))
-        with stdout:
-            evaluator = TrackingEval(
-                config=self.eval_cfg,
-                result_path=result_path,
-                eval_set=split_name,
-                output_dir=output_dir,
-                nusc_version=self.version,
-                nusc_dataroot=root,
-                verbose=self.verbose)
-            summary = evaluator.main(render_curves=False)
+        with contextlib.ExitStack() as quiet:
+            if not self.verbose:
+                # The devkit prints tables and tqdm bars even when quiet.
+                quiet.enter_context(contextlib.redirect_stdout(io.StringIO()))
+                quiet.enter_context(contextlib.redirect_stderr(io.StringIO()))
+            try:
+                evaluator = TrackingEval(
+                    config=self.eval_cfg,
+                    result_path=result_path,
+                    eval_set=split_name,
+                    output_dir=output_dir,
+                    nusc_version=self.version,
+                    nusc_dataroot=root,
+                    verbose=self.verbose)
+                summary = evaluator.main(render_curves=False)
+            except Exception as err:
+                raise RuntimeError(
+                    f'{type(self).__name__}: nuScenes TrackingEval failed on '
+                    f'{result_path!r} (data_root {self.data_root!r}, '
+                    f'version {self.version!r}): {type(err).__name__}: '
+                    f'{err}') from err
         return {key: float(summary[key]) for key in SUMMARY_KEYS}
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
