@@ -11,8 +11,6 @@ from mmdet3d.structures import LiDARInstance3DBoxes
 from .map_raster import MAP_CLASSES
 from .trackmap_infos import TRACKING_CLASSES
 
-DEFAULT_TASKS = ('track', 'map')
-
 
 @DATASETS.register_module()
 class NuScenesTrackMapDataset(Det3DDataset):
@@ -44,8 +42,9 @@ class NuScenesTrackMapDataset(Det3DDataset):
         modality (dict): sensors to load. Defaults to cameras only.
         data_prefix (dict): path prefixes under ``data_root``.
         test_mode (bool): single frames in order, with ``eval_ann_info``.
-        filter_empty_gt (bool): kept False: frames without boxes are
-            legitimate (empty roads, unlabeled tasks).
+        filter_empty_gt (bool): skip training frames without boxes.
+            Defaults to False: such frames are legitimate (empty roads,
+            unlabeled track task); the domain-split wrapper turns it off.
         **kwargs: passed to :class:`Det3DDataset`.
     """
     METAINFO = dict(classes=TRACKING_CLASSES, map_classes=MAP_CLASSES)
@@ -191,6 +190,9 @@ class NuScenesTrackMapDataset(Det3DDataset):
 
     def _prepare_frame(self, index: int) -> Optional[dict]:
         info = copy.deepcopy(self.get_data_info(index))
+        if not self.test_mode and self.filter_empty_gt and \
+                len(info['ann_info']['gt_labels_3d']) == 0:
+            return None
         info['box_type_3d'] = self.box_type_3d
         info['box_mode_3d'] = self.box_mode_3d
         return self.pipeline(info)

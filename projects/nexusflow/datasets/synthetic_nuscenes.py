@@ -20,7 +20,7 @@ import os
 import os.path as osp
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -29,6 +29,7 @@ from .scene_splits import location_scene_splits, update_splits_json
 from .synthetic_map import (CROSSING_WIDTH, LANE_WIDTH, LOCATIONS, MAP_DIMS,
                             ROAD_HALF_WIDTH, MapExpansionBuilder,
                             StraightRoad, drives_on_left, make_token)
+from .trackmap_infos import rigid_inverse
 
 VERSIONS = ('v1.0-mini', 'v1.0-trainval')
 TABLES = ('category', 'attribute', 'visibility', 'instance', 'sensor',
@@ -149,14 +150,6 @@ def pose_matrix(yaw: float, translation: Sequence[float]) -> np.ndarray:
     mat[:2, :2] = [[c, -s], [s, c]]
     mat[:3, 3] = translation
     return mat
-
-
-def rigid_inverse(mat: np.ndarray) -> np.ndarray:
-    """Inverse of a 4x4 rotation + translation."""
-    out = np.eye(4)
-    out[:3, :3] = mat[:3, :3].T
-    out[:3, 3] = -mat[:3, :3].T @ mat[:3, 3]
-    return out
 
 
 def camera_to_ego(yaw: float, translation: Sequence[float]) -> np.ndarray:

@@ -37,6 +37,14 @@ def transform_matrix(rotation: Sequence[float],
     return mat
 
 
+def rigid_inverse(mat: np.ndarray) -> np.ndarray:
+    """Inverse of a 4x4 rotation + translation (exact, no LAPACK call)."""
+    out = np.eye(4)
+    out[:3, :3] = mat[:3, :3].T
+    out[:3, 3] = -mat[:3, :3].T @ mat[:3, 3]
+    return out
+
+
 def devkit_box_to_lidar(box) -> np.ndarray:
     """A devkit ``Box`` (already in the LiDAR frame) as an mmdet3d box.
 
@@ -126,7 +134,7 @@ class TrackMapInfoBuilder:
         lidar_rec = nusc.get('sample_data', lidar_token)
         lidar2ego, ego2global = self._pose(lidar_token)
         lidar2global = ego2global @ lidar2ego
-        global2lidar = np.linalg.inv(lidar2global)
+        global2lidar = rigid_inverse(lidar2global)
         info = dict(
             token=sample['token'], scene_token=sample['scene_token'],
             scene_name=scene_name, location=location,
@@ -146,7 +154,7 @@ class TrackMapInfoBuilder:
             cs = nusc.get('calibrated_sensor',
                           cam_rec['calibrated_sensor_token'])
             # The camera fires at its own time, so its ego pose differs.
-            lidar2cam = np.linalg.inv(cam_ego2global @ cam2ego) @ \
+            lidar2cam = rigid_inverse(cam_ego2global @ cam2ego) @ \
                 lidar2global
             cam2img = np.array(cs['camera_intrinsic'])
             viewpad = np.eye(4)
@@ -158,8 +166,8 @@ class TrackMapInfoBuilder:
                 cam2ego=cam2ego.tolist(), sample_data_token=cam_token,
                 timestamp=cam_rec['timestamp'] / 1e6,
                 height=cam_rec['height'], width=cam_rec['width'])
-        info['instances'] = self._instances(sample, lidar_token, global2lidar) \
-            if with_annotations else []
+        info['instances'] = self._instances(
+            sample, lidar_token, global2lidar) if with_annotations else []
         masks = self.rasterizer.rasterize(location, lidar2global)
         info['map_masks'] = pack_masks(masks)
         return info
