@@ -13,7 +13,6 @@ from mmengine.logging import print_log
 
 from mmdet3d.registry import DATASETS
 from mmdet3d.structures import BaseInstance3DBoxes
-from .synthetic_map import LOCATIONS
 
 # The NuScenesTrackMapDataset tasks: boxes with track ids, and map masks.
 DEFAULT_TASKS = OrderedDict(
@@ -92,6 +91,8 @@ def check_rules(rules: Optional[Mapping[str, Optional[Sequence[str]]]],
     Returns:
         dict: task -> tuple of globs or None, for every task.
     """
+    from nuscenes.map_expansion.map_api import locations as known
+    known = sorted(known)
     rules = dict(rules or {})
     unknown = sorted(set(rules) - set(tasks))
     if unknown:
@@ -105,12 +106,12 @@ def check_rules(rules: Optional[Mapping[str, Optional[Sequence[str]]]],
             if isinstance(patterns, str):
                 patterns = [patterns]
             for pattern in patterns:
-                if not fnmatch.filter(LOCATIONS, pattern):
+                if not fnmatch.filter(known, pattern):
                     raise ValueError(
                         f'NuScenesDomainSplitDataset: rule {task}='
                         f'{list(patterns)} has {pattern!r}, which matches no '
                         f'nuScenes location; known locations are '
-                        f'{list(LOCATIONS)}')
+                        f'{known}')
             patterns = tuple(patterns)
         out[task] = patterns
     return out

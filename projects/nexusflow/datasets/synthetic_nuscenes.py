@@ -139,12 +139,27 @@ class Agent:
 
 
 def yaw_quaternion(yaw: float) -> List[float]:
-    """``[w, x, y, z]`` of a rotation about +z."""
+    """A rotation about +z as a devkit quaternion.
+
+    Args:
+        yaw (float): angle in radians.
+
+    Returns:
+        list[float]: ``[w, x, y, z]``.
+    """
     return [math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)]
 
 
 def pose_matrix(yaw: float, translation: Sequence[float]) -> np.ndarray:
-    """4x4 homogeneous transform for a yaw rotation and a translation."""
+    """A 4x4 transform from a yaw and a translation.
+
+    Args:
+        yaw (float): rotation about +z in radians.
+        translation (Sequence[float]): ``(x, y, z)``.
+
+    Returns:
+        np.ndarray: the homogeneous transform.
+    """
     mat = np.eye(4)
     c, s = math.cos(yaw), math.sin(yaw)
     mat[:2, :2] = [[c, -s], [s, c]]
@@ -153,7 +168,16 @@ def pose_matrix(yaw: float, translation: Sequence[float]) -> np.ndarray:
 
 
 def camera_to_ego(yaw: float, translation: Sequence[float]) -> np.ndarray:
-    """4x4 camera-to-ego transform (camera: x right, y down, z forward)."""
+    """A level camera's camera-to-ego transform.
+
+    Args:
+        yaw (float): viewing direction in the ego frame (radians).
+        translation (Sequence[float]): mount position in the ego frame.
+
+    Returns:
+        np.ndarray: 4x4 transform; the camera frame has x right, y down and
+        z forward, as in nuScenes.
+    """
     forward = np.array([math.cos(yaw), math.sin(yaw), 0.0])
     right = np.array([math.sin(yaw), -math.cos(yaw), 0.0])
     mat = np.eye(4)
@@ -163,7 +187,7 @@ def camera_to_ego(yaw: float, translation: Sequence[float]) -> np.ndarray:
 
 
 def rotation_to_quaternion(rot: np.ndarray) -> List[float]:
-    """``[w, x, y, z]`` of a proper 3x3 rotation matrix."""
+    """A 3x3 rotation matrix as a devkit quaternion ``[w, x, y, z]``."""
     from pyquaternion import Quaternion
     return list(Quaternion(matrix=rot, atol=1e-6).elements)
 
