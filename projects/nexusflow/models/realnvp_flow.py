@@ -71,13 +71,13 @@ class AffineCoupling(nn.Module):
             x (Tensor): (..., dim) input.
 
         Returns:
-            tuple[Tensor, Tensor]: ``y`` (..., dim) and the log-determinant
-            of the Jacobian (...,).
+            tuple[Tensor, Tensor]: ``y`` (..., dim) and the log-scales of
+            the active half, whose sum is the log-determinant.
         """
         cond, active = self._halves(x)
         log_s, shift = self._scale_shift(cond)
         active = active * torch.exp(log_s) + shift
-        return self._join(cond, active), log_s.sum(dim=-1)
+        return self._join(cond, active), log_s
 
     def inverse(self, y: Tensor) -> Tensor:
         """Closed-form inverse of :meth:`forward`.
@@ -156,8 +156,8 @@ class RealNVPFlow(BaseModule):
         self._check(x)
         log_det = x.new_zeros(x.shape[:-1])
         for layer in self.layers:
-            x, layer_log_det = layer(x)
-            log_det = log_det + layer_log_det
+            x, log_s = layer(x)
+            log_det = log_det + log_s.sum(dim=-1)
         return x, log_det
 
     def forward(self, x: Tensor) -> Tensor:
@@ -169,7 +169,10 @@ class RealNVPFlow(BaseModule):
         Returns:
             Tensor: (..., dim) latent.
         """
-        return self.forward_and_log_det(x)[0]
+        self._check(x)
+        for layer in self.layers:
+            x = layer(x)[0]
+        return x
 
     def inverse(self, z: Tensor) -> Tensor:
         """Closed-form inverse: recovers ``x`` from ``z = forward(x)``.
