@@ -3,11 +3,12 @@
 #   python tools/create_synthetic_nuscenes.py --out data/synthetic_nuscenes
 #   python tools/create_data.py nuscenes --root data/synthetic_nuscenes \
 #       --version v1.0-mini --out data/synthetic_nuscenes
+# The environment variable SYNTHETIC_NUSCENES moves the data root.
 _base_ = ['mmdet3d::centerpoint/centerpoint_pillar02_second_secfpn_head-'
           'circlenms_8xb4-cyclic-20e_nus-3d.py']
 custom_imports = dict(imports=['nexusflow'], allow_failed_imports=False)
 
-data_root = 'data/synthetic_nuscenes/'
+data_root = '{{$SYNTHETIC_NUSCENES:data/synthetic_nuscenes}}/'
 train_pipeline = _base_.train_pipeline
 train_pipeline[3]['db_sampler'].update(
     data_root=data_root, info_path=data_root + 'nuscenes_dbinfos_train.pkl')
