@@ -228,8 +228,10 @@ def create_stock_infos(root: str, version: str, out_dir: str,
                                     f'{info_prefix}_dbinfos_train.pkl')
         # Its pipeline names mmdet3d transforms without a scope.
         with DefaultScope.overwrite_default_scope('mmdet3d'):
+            # Absolute: the converter's dataset joins data_root + ann_file.
             gt_db.create_groundtruth_database(
-                'NuScenesDataset', root, info_prefix, paths['train'],
+                'NuScenesDataset', root, info_prefix,
+                osp.abspath(paths['train']),
                 database_save_path=osp.join(out_dir,
                                             f'{info_prefix}_gt_database'),
                 db_info_save_path=paths['dbinfos'])
