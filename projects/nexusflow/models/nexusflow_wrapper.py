@@ -1,83 +1,15 @@
 """Wraps any detector config with NexusFlow: taps, surrogates, alignment and
 per-sample task masks, leaving the detector itself unchanged."""
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, Optional, Sequence, Union
 
-import torch
 from mmengine.model import BaseModel
 from torch import Tensor
 
 from mmdet3d.registry import MODELS
 from .feature_taps import FeatureTaps
+from .grouped_loss import align_groups, grouped_task_losses
+from .grouped_loss import take_samples as _take  # noqa: F401 (old name)
 from .surrogate_bank import SurrogateBank
-from .task_mask import (get_task_masks, group_by_task_mask, match_loss_keys,
-                        zero_unlabeled_losses)
-
-
-def _take(value, indices: List[int], batch_size: int, name: str):
-    """Selects the samples ``indices`` of one preprocessed input."""
-    if isinstance(value, Tensor):
-        if value.dim() == 0 or value.shape[0] != batch_size:
-            raise ValueError(f'NexusFlowWrapper cannot split {name} of shape '
-                             f'{tuple(value.shape)} by sample: its first '
-                             f'dimension is not the batch size {batch_size}')
-        return value[torch.as_tensor(indices, device=value.device)]
-    if isinstance(value, (list, tuple)):
-        if len(value) != batch_size:
-            raise ValueError(f'NexusFlowWrapper cannot split {name} (a '
-                             f'{type(value).__name__} of {len(value)}) by '
-                             f'sample: expected one entry per sample '
-                             f'({batch_size})')
-        return type(value)(value[i] for i in indices)
-    if isinstance(value, dict):
-        if isinstance(value.get('coors'), Tensor):
-            return _take_voxels(value, indices, batch_size, name)
-        return {
-            key: _take(item, indices, batch_size, f'{name}[{key!r}]')
-            for key, item in value.items()
-        }
-    return value
-
-
-def _take_voxels(voxels: Dict[str, Tensor], indices: List[int],
-                 batch_size: int, name: str) -> Dict[str, Tensor]:
-    """Splits mmdet3d's voxel dict, whose ``coors[:, 0]`` is the sample."""
-    coors = voxels['coors']
-    remap = coors.new_full((batch_size, ), -1)
-    remap[torch.as_tensor(indices, device=coors.device)] = torch.arange(
-        len(indices), device=coors.device, dtype=coors.dtype)
-    keep = remap[coors[:, 0].long()] >= 0
-    taken = {}
-    for key, item in voxels.items():
-        if not isinstance(item, Tensor):
-            taken[key] = item
-        elif item.dim() > 0 and item.shape[0] == coors.shape[0]:
-            taken[key] = item[keep]
-        else:
-            raise ValueError(f'NexusFlowWrapper cannot split {name}[{key!r}] '
-                             f'of shape {tuple(item.shape)}: voxel entries '
-                             f'must have one row per coors row '
-                             f'({coors.shape[0]})')
-    coors = taken['coors'].clone()
-    coors[:, 0] = remap[coors[:, 0].long()]
-    taken['coors'] = coors
-    return taken
-
-
-def _add_scaled(total: dict, losses: dict, weight: float) -> None:
-    """``total[k] += weight * losses[k]`` for tensors and lists of them."""
-    for key, value in losses.items():
-        if isinstance(value, Tensor):
-            scaled = value * weight
-        elif isinstance(value, (list, tuple)):
-            scaled = [v * weight for v in value]
-        else:
-            continue
-        if key not in total:
-            total[key] = scaled
-        elif isinstance(scaled, list):
-            total[key] = [a + b for a, b in zip(total[key], scaled)]
-        else:
-            total[key] = total[key] + scaled
 
 
 @MODELS.register_module()
@@ -213,42 +145,8 @@ class NexusFlowWrapper(BaseModel):
             dict[str, Tensor]: the detector's loss keys, ``loss_align`` and
             ``dist_<task>``.
         """
-        batch_size = len(data_samples)
-        groups = group_by_task_mask(get_task_masks(data_samples, self.tasks))
-        total: Dict[str, Tensor] = {}
-        latents: Dict[str, List[Tensor]] = {task: [] for task in self.tasks}
-        for mask, indices in groups:
-            if len(groups) == 1:
-                group_inputs, group_samples = inputs, data_samples
-            else:
-                group_inputs = _take(inputs, indices, batch_size, 'inputs')
-                group_samples = [data_samples[i] for i in indices]
-            with self.taps:
-                losses = self.detector.loss(group_inputs, group_samples)
-            losses = self._mask_losses(losses, mask)
-            feats = self.taps.collect(len(indices))
-            for task, z in self.surrogates.encode(feats).items():
-                latents[task].append(z)
-            _add_scaled(total, losses, len(indices) / batch_size)
-        clash = {'loss_align', *(f'dist_{t}' for t in self.tasks)} & set(total)
-        if clash:
-            raise ValueError(f'NexusFlowWrapper: the detector already '
-                             f'returns the loss keys {sorted(clash)}')
-        # Groups are concatenated in the same order for every task, so row k
-        # of each task's latents belongs to the same sample.
-        total.update(self.surrogates.align(
-            {task: torch.cat(parts) for task, parts in latents.items()}))
-        return total
-
-    def _mask_losses(self, losses: dict, mask: Dict[str, bool]) -> dict:
-        if self.task_losses is None:
-            if not all(mask.values()):
-                unlabeled = [t for t, labeled in mask.items() if not labeled]
-                raise ValueError(f'NexusFlowWrapper: samples are unlabeled '
-                                 f'for {unlabeled} but no task_losses tell '
-                                 f'which detector losses to zero')
-            return losses
-        if all(mask.values()):
-            match_loss_keys(list(losses), self.task_losses)  # validates
-            return losses
-        return zero_unlabeled_losses(losses, mask, self.task_losses)
+        losses, group_feats = grouped_task_losses(
+            self.detector.loss, inputs, data_samples, self.taps, self.tasks,
+            self.task_losses, 'NexusFlowWrapper')
+        losses.update(align_groups(self.surrogates, group_feats))
+        return losses
