@@ -15,6 +15,8 @@ import time
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # The tiny configs read their data from here (their `data_root`).
 DATA_ROOT = 'data/synthetic_nuscenes/'
+# nuScenes detection summary metrics, printed at the end.
+HEADLINE = ('mAP', 'NDS', 'mATE', 'mASE', 'mAOE', 'mAVE', 'mAAE')
 
 
 def run(step: str, args: list) -> None:
@@ -64,8 +66,9 @@ def main() -> None:
     print('\n==> demo finished')
     print(f'    logs and checkpoint: {osp.join(ROOT, work_dir)}')
     print(f'    metrics:             {metrics_file}')
-    for key in sorted(metrics)[:8]:
-        print(f'    {key}: {metrics[key]}')
+    headline = [k for k in metrics if k.rsplit('/', 1)[-1] in HEADLINE]
+    for key in headline or sorted(metrics)[:8]:
+        print(f'    {key.rsplit("/", 1)[-1]:<6} {metrics[key]:.4f}')
 
 
 if __name__ == '__main__':
