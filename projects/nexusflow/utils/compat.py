@@ -11,7 +11,8 @@ def patch_numpy_aliases() -> None:
     stock CenterPoint configs) still asks for ``np.long``, which numpy 1.24
     removed; numpy<1.24 cannot be pinned next to the rest of the stack.
     """
-    if not hasattr(np, 'long'):
+    # Not hasattr: numpy 1.26's module __getattr__ warns on every probe.
+    if 'long' not in vars(np):
         np.long = np.int64
 
 
