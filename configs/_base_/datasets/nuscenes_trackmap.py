@@ -1,0 +1,70 @@
+# nuScenes track + map: 6 cameras, clips of 5 key frames for training (UniAD
+# stage 1), single frames in scene order for testing. Create the infos with
+#   python tools/create_data.py nuscenes --root data/nuscenes \
+#       --version v1.0-trainval --out data/nuscenes
+dataset_type = 'NuScenesTrackMapDataset'
+data_root = 'data/nuscenes/'
+version = 'v1.0-trainval'
+eval_set = 'val'
+class_names = ['car', 'truck', 'bus', 'trailer', 'motorcycle', 'bicycle',
+               'pedestrian']
+queue_length = 5
+input_modality = dict(use_camera=True, use_lidar=False)
+backend_args = None
+
+train_pipeline = [
+    dict(type='LoadMultiViewImageFromFiles', to_float32=True, num_views=6,
+         backend_args=backend_args),
+    dict(type='MultiViewWrapper',
+         transforms=[dict(type='PhotoMetricDistortion3D')]),
+    dict(type='LoadTrackMapAnnotations'),
+    dict(type='PackTrackMapInputs')
+]
+test_pipeline = [
+    dict(type='LoadMultiViewImageFromFiles', to_float32=True, num_views=6,
+         backend_args=backend_args),
+    dict(type='LoadTrackMapAnnotations'),
+    dict(type='PackTrackMapInputs')
+]
+
+train_dataset = dict(
+    type=dataset_type,
+    data_root=data_root,
+    ann_file='nuscenes_trackmap_infos_train.pkl',
+    pipeline=train_pipeline,
+    queue_length=queue_length,
+    modality=input_modality,
+    test_mode=False,
+    backend_args=backend_args)
+val_dataset = dict(
+    type=dataset_type,
+    data_root=data_root,
+    ann_file='nuscenes_trackmap_infos_val.pkl',
+    pipeline=test_pipeline,
+    modality=input_modality,
+    test_mode=True,
+    backend_args=backend_args)
+
+train_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=train_dataset)
+# Tracking needs the frames of a scene in order on one process: test with
+# batch_size 1 and one GPU (DefaultSampler interleaves ranks).
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=val_dataset)
+test_dataloader = val_dataloader
+
+val_evaluator = [
+    dict(type='NuScenesTrackingMetric', data_root=data_root,
+         version=version, eval_set=eval_set),
+    dict(type='BEVMapIoUMetric')
+]
+test_evaluator = val_evaluator

@@ -1,0 +1,24 @@
+# Runtime shared by the NexusFlow configs: mmdet3d scope, the nexusflow
+# modules registered, checkpoints every epoch, no visualisation hook (the
+# track + map samples have no stock visualiser).
+default_scope = 'mmdet3d'
+# TODO: drop 'nexusflow.models.uniad' once nexusflow.models imports uniad.
+custom_imports = dict(imports=['nexusflow', 'nexusflow.models.uniad'],
+                      allow_failed_imports=False)
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    sampler_seed=dict(type='DistSamplerSeedHook'))
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'))
+
+log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
+log_level = 'INFO'
+load_from = None
+resume = False

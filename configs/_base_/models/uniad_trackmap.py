@@ -1,0 +1,86 @@
+# UniAD stage 1 (track + map) at full size: ResNet-101-DCN (frozen) + FPN,
+# 6-layer BEVFormer encoder on a 200x200 x 256 BEV over +-51.2 m, track head
+# with 900 queries and 6 decoder layers, dense map head on the 200x200 map
+# canvas.
+point_cloud_range = [-51.2, -51.2, -5.0, 51.2, 51.2, 3.0]
+bev_size = (200, 200)
+map_size = (200, 200)
+embed_dims = 256
+num_cams = 6
+num_levels = 4
+
+model = dict(
+    type='UniADTrackMap',
+    data_preprocessor=dict(
+        type='TrackMapDataPreprocessor',
+        mean=[103.530, 116.280, 123.675],
+        std=[1.0, 1.0, 1.0],
+        bgr_to_rgb=False,
+        pad_size_divisor=32),
+    img_backbone=dict(
+        type='mmdet.ResNet',
+        depth=101,
+        num_stages=4,
+        out_indices=(1, 2, 3),
+        frozen_stages=4,
+        norm_cfg=dict(type='BN2d', requires_grad=False),
+        norm_eval=True,
+        style='caffe',
+        dcn=dict(type='DCNv2', deform_groups=1, fallback_on_stride=False),
+        stage_with_dcn=(False, False, True, True),
+        init_cfg=dict(type='Pretrained',
+                      checkpoint='open-mmlab://detectron2/resnet101_caffe')),
+    img_neck=dict(
+        type='mmdet.FPN',
+        in_channels=[512, 1024, 2048],
+        out_channels=embed_dims,
+        start_level=0,
+        add_extra_convs='on_output',
+        num_outs=num_levels,
+        relu_before_extra_convs=True),
+    bev_encoder=dict(
+        type='UniADBEVEncoder',
+        bev_size=bev_size,
+        pc_range=point_cloud_range,
+        embed_dims=embed_dims,
+        num_layers=6,
+        num_cams=num_cams,
+        num_levels=num_levels,
+        num_heads=8,
+        num_anchors=4,
+        tsa_points=4,
+        sca_points=8,
+        ffn_dims=512),
+    track_head=dict(
+        type='UniADTrackHead',
+        num_classes=7,
+        embed_dims=embed_dims,
+        num_query=900,
+        num_layers=6,
+        num_heads=8,
+        num_points=4,
+        ffn_dims=512,
+        pc_range=point_cloud_range,
+        query_update=dict(num_heads=8, ffn_dims=512, memory_len=4),
+        loss_cls=dict(type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0,
+                      alpha=0.25, loss_weight=2.0),
+        loss_bbox=dict(type='mmdet.L1Loss', loss_weight=0.25),
+        assigner=dict(
+            type='mmdet.HungarianAssigner',
+            match_costs=[
+                dict(type='mmdet.FocalLossCost', weight=2.0),
+                dict(type='mmdet3d.Box3DL1Cost', weight=0.25)
+            ]),
+        score_thresh=0.4,
+        filter_score_thresh=0.35,
+        miss_tolerance=5),
+    map_head=dict(
+        type='BEVMapHead',
+        in_channels=embed_dims,
+        feat_channels=128,
+        num_classes=4,
+        out_size=map_size,
+        loss_mask=dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True,
+                       loss_weight=1.0),
+        loss_dice=dict(type='mmdet.DiceLoss', use_sigmoid=True,
+                       loss_weight=1.0)))

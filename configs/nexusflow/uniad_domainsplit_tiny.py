@@ -1,0 +1,73 @@
+# uniad_domainsplit.py shrunk to train on the synthetic nuScenes set on a CPU
+# in about a minute: ResNet-18 at 1/4 width, 50x50 x 32 BEV, 2 encoder
+# layers, 50 track queries, clips of 3 frames. Create the data with:
+#   python tools/create_synthetic_nuscenes.py --out data/synthetic_nuscenes
+#   python tools/create_data.py nuscenes --root data/synthetic_nuscenes \
+#       --version v1.0-mini --out data/synthetic_nuscenes
+# The environment variable SYNTHETIC_NUSCENES moves the data root.
+_base_ = ['./uniad_domainsplit.py']
+
+data_root = '{{$SYNTHETIC_NUSCENES:data/synthetic_nuscenes}}/'
+version = 'v1.0-mini'
+embed_dims = 32
+bev_size = (50, 50)
+num_levels = 3
+
+model = dict(
+    data_preprocessor=dict(mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
+    img_backbone=dict(
+        _delete_=True,
+        type='mmdet.ResNet',
+        depth=18,
+        base_channels=16,
+        num_stages=4,
+        out_indices=(1, 2, 3),
+        norm_cfg=dict(type='BN2d'),
+        norm_eval=False,
+        style='pytorch'),
+    img_neck=dict(in_channels=[32, 64, 128], out_channels=embed_dims,
+                  num_outs=num_levels),
+    bev_encoder=dict(bev_size=bev_size, embed_dims=embed_dims, num_layers=2,
+                     num_levels=num_levels, num_heads=4, num_anchors=2,
+                     tsa_points=2, sca_points=4, ffn_dims=64),
+    track_head=dict(embed_dims=embed_dims, num_query=50, num_layers=2,
+                    num_heads=4, num_points=2, ffn_dims=64,
+                    query_update=dict(num_heads=4, ffn_dims=64,
+                                      memory_len=2)),
+    map_head=dict(in_channels=embed_dims, feat_channels=16),
+    neck=dict(
+        surrogates=dict(
+            track=dict(aggregator=dict(in_channels=embed_dims, out_dim=16)),
+            map=dict(aggregator=dict(in_channels=16, out_dim=16)))))
+
+train_dataloader = dict(
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(dataset=dict(data_root=data_root, queue_length=3)))
+val_dataloader = dict(
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader
+val_evaluator = [
+    dict(type='NuScenesTrackingMetric', data_root=data_root, version=version,
+         eval_set='mini_val'),
+    dict(type='BEVMapIoUMetric')
+]
+test_evaluator = val_evaluator
+
+lr = 1e-3
+optim_wrapper = dict(optimizer=dict(lr=lr))
+max_iters = 8
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1.0 / 3, by_epoch=False, begin=0,
+         end=2),
+    dict(type='CosineAnnealingLR', T_max=max_iters, eta_min=lr * 1e-2,
+         by_epoch=False, begin=0, end=max_iters)
+]
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop',
+                 max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(by_epoch=False, interval=max_iters))
+log_processor = dict(by_epoch=False)

@@ -1,0 +1,467 @@
+"""UniAD-style track head: detection queries plus track queries carried
+across the frames of a scene."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmdet.models.layers import inverse_sigmoid
+from mmengine.model import BaseModule, bias_init_with_prob
+from mmengine.structures import InstanceData
+from torch import Tensor, nn
+
+from mmdet3d.registry import MODELS, TASK_UTILS
+from mmdet3d.structures import LiDARInstance3DBoxes
+from .box_coder import CODE_SIZE, decode_boxes, encode_boxes
+from .track_decoder import TrackDecoderLayer
+from .tracker import RuntimeTracker
+
+Outputs = Dict[str, object]
+
+
+@MODELS.register_module()
+class UniADTrackHead(BaseModule):
+    """DETR-style 3D tracking head on a BEV feature (one sequence at a time).
+
+    A frame's queries are the tracks carried from the previous frame
+    followed by ``num_query`` fresh detection queries. Queries are ``2C``
+    vectors (position, content) with a normalised 3D reference point;
+    ``num_layers`` decoder layers read the BEV around it, and per-layer
+    branches predict class logits and a box code (see
+    :func:`~.box_coder.encode_boxes`) whose centre refines the reference.
+
+    Training (MOTR / UniAD label assignment): a carried track keeps the GT
+    instance it was matched to and is trained on it while that instance is
+    present (its track ends when the instance disappears); the fresh
+    queries are Hungarian-matched (focal class + L1 box costs) to the GT
+    instances no track holds. Losses: focal classification and L1 box
+    regression on every decoder layer. Inference: :class:`RuntimeTracker`
+    gives birth to and ends tracks by score.
+
+    Between frames (:meth:`next_tracks`, :meth:`propagate`) a kept track's
+    query is refreshed by :class:`TrackQueryUpdate` (query interaction and a
+    short memory) and its reference moves to its predicted centre,
+    advanced by the predicted velocity and the ego motion.
+
+    Args:
+        num_classes (int): object classes. Defaults to 7.
+        embed_dims (int): width C. Defaults to 256.
+        num_query (int): fresh detection queries per frame. Defaults to 900.
+        num_layers (int): decoder layers. Defaults to 6.
+        num_heads (int): attention heads. Defaults to 8.
+        num_points (int): BEV sampling points per head. Defaults to 4.
+        ffn_dims (int): FFN hidden width. Defaults to 512.
+        dropout (float): dropout rate. Defaults to 0.1.
+        num_reg_fcs (int): hidden layers of the branches. Defaults to 2.
+        pc_range (Sequence[float]): BEV extent ``[x_min, y_min, z_min,
+            x_max, y_max, z_max]``; reference points are normalised to it.
+        query_update (dict): config of the between-frame query update.
+            Defaults to ``dict(type='TrackQueryUpdate', memory_len=4)``.
+        code_weights (Sequence[float], optional): L1 weight per code
+            dimension. Defaults to 1.0, with 0.2 for the velocity.
+        loss_cls (dict): classification loss. Defaults to focal, weight 2.
+        loss_bbox (dict): box loss. Defaults to L1, weight 0.25.
+        assigner (dict): Hungarian assigner of the fresh queries.
+        score_thresh (float): inference score to start a track.
+        filter_score_thresh (float): inference score to keep and report a
+            track.
+        miss_tolerance (int): frames below ``filter_score_thresh`` before a
+            track ends.
+        init_cfg (dict, optional): mmengine initialisation config.
+    """
+
+    def __init__(self,
+                 num_classes: int = 7,
+                 embed_dims: int = 256,
+                 num_query: int = 900,
+                 num_layers: int = 6,
+                 num_heads: int = 8,
+                 num_points: int = 4,
+                 ffn_dims: int = 512,
+                 dropout: float = 0.1,
+                 num_reg_fcs: int = 2,
+                 pc_range: Sequence[float] = (-51.2, -51.2, -5.0, 51.2, 51.2,
+                                              3.0),
+                 query_update: Optional[dict] = None,
+                 code_weights: Optional[Sequence[float]] = None,
+                 loss_cls: dict = dict(
+                     type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0,
+                     alpha=0.25, loss_weight=2.0),
+                 loss_bbox: dict = dict(type='mmdet.L1Loss',
+                                        loss_weight=0.25),
+                 assigner: dict = dict(
+                     type='mmdet.HungarianAssigner',
+                     match_costs=[
+                         dict(type='mmdet.FocalLossCost', weight=2.0),
+                         dict(type='mmdet3d.Box3DL1Cost', weight=0.25)
+                     ]),
+                 score_thresh: float = 0.4,
+                 filter_score_thresh: float = 0.35,
+                 miss_tolerance: int = 5,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if len(pc_range) != 6:
+            raise ValueError(f'UniADTrackHead: pc_range must have 6 values, '
+                             f'got {pc_range}')
+        code_weights = [1.0] * 8 + [0.2, 0.2] if code_weights is None \
+            else list(code_weights)
+        if len(code_weights) != CODE_SIZE:
+            raise ValueError(f'UniADTrackHead: code_weights needs '
+                             f'{CODE_SIZE} values, got {len(code_weights)}')
+        self.num_classes = num_classes
+        self.embed_dims = embed_dims
+        self.num_query = num_query
+        self.pc_range = tuple(float(v) for v in pc_range)
+        self.tracker_cfg = dict(score_thresh=score_thresh,
+                                filter_score_thresh=filter_score_thresh,
+                                miss_tolerance=miss_tolerance)
+        RuntimeTracker(**self.tracker_cfg)  # validates the thresholds
+        self.register_buffer('code_weights', torch.tensor(code_weights),
+                             persistent=False)
+        self.query_embedding = nn.Embedding(num_query, 2 * embed_dims)
+        self.reference_points = nn.Linear(embed_dims, 3)
+        self.layers = nn.ModuleList(
+            TrackDecoderLayer(embed_dims, num_heads, num_points, ffn_dims,
+                              dropout) for _ in range(num_layers))
+        self.cls_branches = nn.ModuleList(
+            self._branch(num_reg_fcs, num_classes, norm=True)
+            for _ in range(num_layers))
+        self.reg_branches = nn.ModuleList(
+            self._branch(num_reg_fcs, CODE_SIZE, norm=False)
+            for _ in range(num_layers))
+        update_cfg = dict(type='TrackQueryUpdate', memory_len=4)
+        update_cfg.update(query_update or {})
+        update_cfg.update(embed_dims=embed_dims)
+        self.query_update = MODELS.build(update_cfg)
+        self.loss_cls = MODELS.build(loss_cls)
+        self.loss_bbox = MODELS.build(loss_bbox)
+        self.assigner = TASK_UTILS.build(assigner)
+
+    def _branch(self, num_fcs: int, out_dims: int, norm: bool) -> nn.Module:
+        layers: List[nn.Module] = []
+        for _ in range(num_fcs):
+            layers.append(nn.Linear(self.embed_dims, self.embed_dims))
+            if norm:
+                layers.append(nn.LayerNorm(self.embed_dims))
+            layers.append(nn.ReLU(inplace=True))
+        layers.append(nn.Linear(self.embed_dims, out_dims))
+        return nn.Sequential(*layers)
+
+    def init_weights(self) -> None:
+        """Focal-loss prior on the class biases, xavier reference points,
+        mmcv init of the deformable attention."""
+        super().init_weights()
+        bias = bias_init_with_prob(0.01)
+        for branch in self.cls_branches:
+            nn.init.constant_(branch[-1].bias, bias)
+        nn.init.xavier_uniform_(self.reference_points.weight)
+        nn.init.zeros_(self.reference_points.bias)
+
+    # ------------------------------------------------------------ queries
+    def new_tracker(self) -> RuntimeTracker:
+        """A runtime tracker with this head's thresholds."""
+        return RuntimeTracker(**self.tracker_cfg)
+
+    def _queries(self, query: Tensor, ref: Tensor) -> InstanceData:
+        num = len(query)
+        memory, memory_pad = self.query_update.empty_memory(
+            num, query.device)
+        return InstanceData(
+            query=query, ref=ref,
+            obj_ids=torch.full((num, ), -1, dtype=torch.long,
+                               device=query.device),
+            misses=torch.zeros(num, dtype=torch.long, device=query.device),
+            memory=memory.to(query.dtype), memory_pad=memory_pad,
+            codes=query.new_zeros(num, CODE_SIZE))
+
+    def empty_tracks(self, device=None) -> InstanceData:
+        """No tracks (the start of a scene).
+
+        Args:
+            device (torch.device, optional): device.
+
+        Returns:
+            InstanceData: zero tracks with every query field.
+        """
+        weight = self.query_embedding.weight
+        return self._queries(
+            weight.new_zeros(0, 2 * self.embed_dims, device=device),
+            weight.new_zeros(0, 3, device=device))
+
+    def fresh_queries(self) -> InstanceData:
+        """The ``num_query`` learned detection queries."""
+        query = self.query_embedding.weight
+        pos = query[:, :self.embed_dims]
+        return self._queries(query, self.reference_points(pos).sigmoid())
+
+    def _normalize(self, centers: Tensor) -> Tensor:
+        low = centers.new_tensor(self.pc_range[:3])
+        high = centers.new_tensor(self.pc_range[3:])
+        return ((centers - low) / (high - low)).clamp(1e-4, 1 - 1e-4)
+
+    def _denormalize(self, ref: Tensor) -> Tensor:
+        low = ref.new_tensor(self.pc_range[:3])
+        high = ref.new_tensor(self.pc_range[3:])
+        return ref * (high - low) + low
+
+    def propagate(self, tracks: InstanceData, prev2curr: Tensor,
+                  dt: float) -> InstanceData:
+        """Moves the tracks' reference points into the current frame.
+
+        Each centre is advanced by its predicted velocity over ``dt`` and
+        then transformed by the ego motion.
+
+        Args:
+            tracks (InstanceData): tracks of the previous frame.
+            prev2curr (Tensor): ``(4, 4)`` previous-to-current LiDAR
+                transform.
+            dt (float): seconds between the frames.
+
+        Returns:
+            InstanceData: the tracks with updated ``ref`` (a new object).
+        """
+        moved = InstanceData(**dict(tracks.items()))
+        if not len(tracks):
+            return moved
+        codes = tracks.codes
+        centers = codes[:, :3] + torch.cat(
+            [codes[:, 8:10] * float(dt), codes.new_zeros(len(codes), 1)],
+            dim=1)
+        transform = prev2curr.to(codes)
+        centers = centers @ transform[:3, :3].T + transform[:3, 3]
+        moved.ref = self._normalize(centers)
+        return moved
+
+    # ------------------------------------------------------------ forward
+    def forward(self, bev: Tensor,
+                tracks: InstanceData) -> Tuple[InstanceData, Outputs]:
+        """Decodes one frame of one sequence.
+
+        Args:
+            bev (Tensor): ``(1, C, H, W)`` BEV feature of the frame.
+            tracks (InstanceData): carried tracks (already propagated).
+
+        Returns:
+            tuple[InstanceData, dict]: the frame's queries (tracks, then
+            fresh) and the outputs: ``cls_scores`` and ``box_codes`` (lists
+            over layers of ``(Q, num_classes)`` logits and ``(Q, 10)``
+            metric codes), ``hidden`` ``(Q, C)`` (last layer) and ``ref``
+            ``(Q, 3)`` (refined reference, detached).
+        """
+        if bev.dim() != 4 or bev.shape[0] != 1 or \
+                bev.shape[1] != self.embed_dims:
+            raise ValueError(f'UniADTrackHead: bev must be (1, '
+                             f'{self.embed_dims}, H, W), got '
+                             f'{tuple(bev.shape)}')
+        fresh = self.fresh_queries()
+        instances = InstanceData.cat([tracks, fresh]) if len(tracks) \
+            else fresh
+        pos, content = instances.query.split(self.embed_dims, dim=-1)
+        value = bev.flatten(2).transpose(1, 2)
+        bev_shape = torch.tensor([bev.shape[-2:]], device=bev.device)
+        hidden, ref = content[None], instances.ref
+        cls_scores, box_codes = [], []
+        for layer, cls_branch, reg_branch in zip(self.layers,
+                                                 self.cls_branches,
+                                                 self.reg_branches):
+            hidden = layer(hidden, pos[None], value, ref[None, :, :2],
+                           bev_shape)
+            delta = reg_branch(hidden[0])
+            new_ref = (delta[:, :3] + inverse_sigmoid(ref)).sigmoid()
+            box_codes.append(
+                torch.cat([self._denormalize(new_ref), delta[:, 3:]], dim=1))
+            cls_scores.append(cls_branch(hidden[0]))
+            ref = new_ref.detach()
+        return instances, dict(cls_scores=cls_scores, box_codes=box_codes,
+                               hidden=hidden[0], ref=ref)
+
+    def next_tracks(self, instances: InstanceData, outputs: Outputs,
+                    keep: Tensor) -> InstanceData:
+        """The tracks carried to the next frame.
+
+        Args:
+            instances (InstanceData): the frame's queries, with the final
+                ``obj_ids`` / ``misses``.
+            outputs (dict): :meth:`forward` outputs.
+            keep (Tensor): ``(Q, )`` bool, the queries to carry.
+
+        Returns:
+            InstanceData: kept tracks with updated queries, memory,
+            reference points and box codes.
+        """
+        kept = instances[keep]
+        query, memory, memory_pad = self.query_update(
+            kept.query, outputs['hidden'][keep], kept.memory,
+            kept.memory_pad)
+        kept.query = query
+        kept.memory = memory
+        kept.memory_pad = memory_pad
+        kept.ref = outputs['ref'][keep]
+        kept.codes = outputs['box_codes'][-1][keep].detach()
+        return kept
+
+    # --------------------------------------------------------------- loss
+    def assign(self, instances: InstanceData, outputs: Outputs,
+               gt_instances: InstanceData) -> Tensor:
+        """Index of the GT each query is trained on (``-1``: background).
+
+        Args:
+            instances (InstanceData): the frame's queries.
+            outputs (dict): :meth:`forward` outputs.
+            gt_instances (InstanceData): ``bboxes_3d``, ``labels_3d``,
+                ``instance_ids``.
+
+        Returns:
+            Tensor: ``(Q, )`` long.
+        """
+        device = instances.obj_ids.device
+        num_query = len(instances)
+        assigned = torch.full((num_query, ), -1, dtype=torch.long,
+                              device=device)
+        gt_ids = gt_instances.instance_ids.to(device)
+        if not len(gt_ids):
+            return assigned
+        tracked = instances.obj_ids >= 0
+        same = (instances.obj_ids[:, None] == gt_ids[None]) & tracked[:, None]
+        has_gt = same.any(1)
+        assigned[has_gt] = same[has_gt].float().argmax(1)
+        free_gt = (~same.any(0)).nonzero().squeeze(1)
+        fresh = (~tracked).nonzero().squeeze(1)
+        if not len(free_gt) or not len(fresh):
+            return assigned
+        gt_codes = encode_boxes(self._gt_boxes(gt_instances, device))
+        result = self.assigner.assign(
+            InstanceData(scores=outputs['cls_scores'][-1][fresh].detach(),
+                         bboxes=outputs['box_codes'][-1][fresh].detach()),
+            InstanceData(labels=gt_instances.labels_3d.to(device)[free_gt],
+                         bboxes=gt_codes[free_gt]))
+        matched = result.gt_inds > 0
+        assigned[fresh[matched]] = free_gt[result.gt_inds[matched] - 1]
+        return assigned
+
+    @staticmethod
+    def _gt_boxes(gt_instances: InstanceData, device) -> Tensor:
+        boxes = gt_instances.bboxes_3d
+        boxes = getattr(boxes, 'tensor', boxes)
+        if boxes.dim() != 2 or boxes.shape[1] != 9:
+            raise ValueError(
+                f'UniADTrackHead: gt bboxes_3d must be (N, 9) boxes (x, y, '
+                f'z_bottom, l, w, h, yaw, vx, vy; box_dim=9), got '
+                f'{tuple(boxes.shape)}')
+        return boxes.to(device=device, dtype=torch.float32)
+
+    def loss(self, instances: InstanceData, outputs: Outputs,
+             gt_instances: InstanceData) -> Tuple[Dict[str, Tensor], Tensor]:
+        """Losses of one labeled frame of one sequence.
+
+        Args:
+            instances (InstanceData): the frame's queries.
+            outputs (dict): :meth:`forward` outputs.
+            gt_instances (InstanceData): ``bboxes_3d`` (box_dim 9),
+                ``labels_3d`` and ``instance_ids``; may be empty (an empty
+                road is a labeled frame whose queries are all background).
+
+        Returns:
+            tuple[dict, Tensor]: ``loss_track_cls`` / ``loss_track_bbox``
+            (last layer) and ``d<i>.loss_track_*`` (earlier layers); and
+            the ``(Q, )`` GT instance id of each query (``-1``: none), the
+            tracks to carry.
+        """
+        for key in ('bboxes_3d', 'labels_3d', 'instance_ids'):
+            if key not in gt_instances:
+                fields = list(gt_instances.keys())
+                raise ValueError(f'UniADTrackHead: gt_instances_3d has no '
+                                 f'{key!r} (fields: {fields}); pack samples '
+                                 f'with PackTrackMapInputs')
+        device = instances.obj_ids.device
+        assigned = self.assign(instances, outputs, gt_instances)
+        positive = assigned >= 0
+        num_pos = int(positive.sum())
+        labels = torch.full((len(instances), ), self.num_classes,
+                            dtype=torch.long, device=device)
+        obj_ids = torch.full_like(labels, -1)
+        targets = None
+        if num_pos:
+            index = assigned[positive]
+            labels[positive] = gt_instances.labels_3d.to(device)[index]
+            obj_ids[positive] = gt_instances.instance_ids.to(device)[index]
+            targets = encode_boxes(self._gt_boxes(gt_instances,
+                                                  device))[index]
+        avg_factor = float(max(num_pos, 1))
+        losses = {}
+        num_layers = len(outputs['cls_scores'])
+        for layer, (scores, codes) in enumerate(
+                zip(outputs['cls_scores'], outputs['box_codes'])):
+            prefix = '' if layer == num_layers - 1 else f'd{layer}.'
+            losses[f'{prefix}loss_track_cls'] = self.loss_cls(
+                scores, labels, avg_factor=avg_factor)
+            if targets is None:
+                losses[f'{prefix}loss_track_bbox'] = codes.sum() * 0.0
+            else:
+                losses[f'{prefix}loss_track_bbox'] = self.loss_bbox(
+                    codes[positive], targets,
+                    weight=self.code_weights.expand_as(targets),
+                    avg_factor=avg_factor)
+        return losses, obj_ids
+
+    def zero_loss(self, outputs: Outputs) -> Dict[str, Tensor]:
+        """Exact-zero losses for a frame where no sequence is labeled.
+
+        The values are the outputs times 0, so the head (and everything
+        before it) stays in the graph with zero gradients.
+
+        Args:
+            outputs (dict): :meth:`forward` outputs of any sequence.
+
+        Returns:
+            dict[str, Tensor]: the keys of :meth:`loss`, all zero.
+        """
+        losses = {}
+        num_layers = len(outputs['cls_scores'])
+        for layer, (scores, codes) in enumerate(
+                zip(outputs['cls_scores'], outputs['box_codes'])):
+            prefix = '' if layer == num_layers - 1 else f'd{layer}.'
+            losses[f'{prefix}loss_track_cls'] = scores.sum() * 0.0
+            losses[f'{prefix}loss_track_bbox'] = codes.sum() * 0.0
+        return losses
+
+    def parameter_tie(self) -> Tensor:
+        """Zero that depends on every parameter of the head.
+
+        Parameters used only between frames (the query update) take no part
+        in a frame that carries no track; adding this exact zero to a loss
+        gives them a zero gradient instead of none, as DDP without
+        ``find_unused_parameters`` needs.
+
+        Returns:
+            Tensor: scalar ``0.0``.
+        """
+        return sum(p.sum() for p in self.parameters()) * 0.0
+
+    # ---------------------------------------------------------- inference
+    def predict(self, instances: InstanceData, outputs: Outputs,
+                tracker: RuntimeTracker
+                ) -> Tuple[InstanceData, InstanceData]:
+        """Tracks of one frame and the tracks to carry.
+
+        Args:
+            instances (InstanceData): the frame's queries (``obj_ids`` are
+                track ids, ``-1`` for fresh queries).
+            outputs (dict): :meth:`forward` outputs.
+            tracker (RuntimeTracker): the scene's tracker.
+
+        Returns:
+            tuple[InstanceData, InstanceData]: the reported tracks
+            (``bboxes_3d`` LiDARInstance3DBoxes box_dim 9, ``scores_3d``,
+            ``labels_3d``, ``track_ids``) and the tracks to carry.
+        """
+        scores, labels = outputs['cls_scores'][-1].sigmoid().max(-1)
+        ids, misses = tracker.update(scores, instances.obj_ids,
+                                     instances.misses)
+        report = (ids >= 0) & (scores >= tracker.filter_score_thresh)
+        boxes = decode_boxes(outputs['box_codes'][-1][report])
+        results = InstanceData(
+            bboxes_3d=LiDARInstance3DBoxes(boxes, box_dim=9),
+            scores_3d=scores[report], labels_3d=labels[report],
+            track_ids=ids[report])
+        instances.obj_ids = ids
+        instances.misses = misses
+        return results, self.next_tracks(instances, outputs, ids >= 0)
