@@ -8,15 +8,13 @@ Example:
 """
 import argparse
 import json
-import os
 import os.path as osp
 
 from _bootstrap import import_nexusflow
 
 import_nexusflow()
-from mmengine.config import DictAction  # noqa: E402
-
-from nexusflow.utils.launch import (build_runner, load_config,  # noqa: E402
+from nexusflow.utils.launch import (add_launch_args,  # noqa: E402
+                                    build_runner, prepare_config,
                                     setup_distributed)
 
 
@@ -25,17 +23,8 @@ def parse_args() -> argparse.Namespace:
                                      'model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='where metrics and logs go')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override settings of the config, key=value pairs')
-    parser.add_argument('--launcher',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_launch_args(parser)
+    return parser.parse_args()
 
 
 def format_table(metrics: dict) -> str:
@@ -53,10 +42,7 @@ def main() -> None:
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'error: checkpoint {args.checkpoint} does not '
                          'exist')
-    cfg = load_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        './work_dirs', osp.splitext(osp.basename(args.config))[0])
+    cfg = prepare_config(args)
     cfg.load_from = args.checkpoint
 
     setup_distributed(cfg)

@@ -1,13 +1,14 @@
 """Config loading and runner start-up shared by ``tools/train.py`` and
 ``tools/test.py``: CPU-friendly distributed setup and clear errors for
 missing files."""
+import argparse
 import os
 import os.path as osp
 from typing import Iterator, Optional
 
 import torch
 import torch.distributed as torch_dist
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config, ConfigDict, DictAction
 
 # What creates each kind of data root, for the error message of a missing one.
 DATA_HINTS = {
@@ -35,6 +36,37 @@ def load_config(path: str, options: Optional[dict] = None) -> Config:
     cfg = Config.fromfile(path)
     if options:
         cfg.merge_from_dict(options)
+    return cfg
+
+
+def add_launch_args(parser: argparse.ArgumentParser) -> None:
+    """Adds the options train.py and test.py share: ``--work-dir``,
+    ``--cfg-options``, ``--launcher`` and ``--local-rank``."""
+    parser.add_argument('--work-dir', help='where logs, checkpoints and '
+                        'metrics go (default: work_dirs/<config name>)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings of the config, key=value pairs')
+    parser.add_argument('--launcher',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def prepare_config(args: argparse.Namespace) -> Config:
+    """Loads ``args.config`` with the shared options applied.
+
+    Args:
+        args (Namespace): parsed arguments (see :func:`add_launch_args`).
+
+    Returns:
+        Config: the config with launcher and work_dir set.
+    """
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        './work_dirs', osp.splitext(osp.basename(args.config))[0])
     return cfg
 
 
