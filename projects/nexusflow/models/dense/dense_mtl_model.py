@@ -1,0 +1,186 @@
+"""Dense multi-task model: STL, MTL on labeled tasks, NexusFlow, and the
+partial-label baselines as regularizers."""
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModel
+from mmengine.structures import BaseDataElement
+from torch import Tensor, nn
+
+from mmdet3d.registry import MODELS
+from ..task_mask import get_task_masks
+from .dense_losses import TASK_LOSSES, labeled_tensor
+from ...datasets.dense.transforms import stack_targets
+
+TASK_OUTPUTS = dict(depth=1, normal=3)
+
+
+@MODELS.register_module()
+class DenseMTLModel(BaseModel):
+    """Backbone + per-task heads, trained on the labeled tasks only.
+
+    ``separate=True`` builds one backbone per task (single-task learning,
+    STL). ``surrogates`` adds NexusFlow: a ``SurrogateBank`` over the
+    per-task decoder features, whose alignment loss covers every task.
+    ``regularizer`` adds a partial-label baseline (``JTRLoss``,
+    ``MTPSLLoss``) that sees predictions, targets and label masks.
+
+    Args:
+        backbone (dict): config of a multi-task backbone such as
+            ``SegNetMTAN``; ``tasks`` is filled in.
+        tasks (dict[str, dict]): ``{task: dict(loss_weight=1.0,
+            num_classes=...)}``; ``num_classes`` only for ``semantic``.
+        separate (bool): one backbone per task (STL). Defaults to False.
+        surrogates (dict, optional): ``SurrogateBank`` config (NexusFlow).
+        regularizer (dict, optional): config of a loss module called as
+            ``regularizer(preds, targets, labeled, feats)``.
+        data_preprocessor (dict, optional): mmengine data preprocessor.
+        init_cfg (dict, optional): mmengine initialisation config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 tasks: Dict[str, dict],
+                 separate: bool = False,
+                 surrogates: Optional[dict] = None,
+                 regularizer: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor,
+                         init_cfg=init_cfg)
+        unknown = [t for t in tasks if t not in TASK_LOSSES]
+        if unknown or not tasks:
+            raise ValueError(f'DenseMTLModel: tasks must be a non-empty '
+                             f'subset of {list(TASK_LOSSES)}, got '
+                             f'{list(tasks)}')
+        self.tasks = list(tasks)
+        self.loss_weights = {t: float(tasks[t].get('loss_weight', 1.0))
+                             for t in self.tasks}
+        self.out_channels = {}
+        for task in self.tasks:
+            if task == 'semantic':
+                if 'num_classes' not in tasks[task]:
+                    raise ValueError('DenseMTLModel: tasks["semantic"] needs '
+                                     'num_classes')
+                self.out_channels[task] = int(tasks[task]['num_classes'])
+            else:
+                self.out_channels[task] = TASK_OUTPUTS[task]
+        self.separate = separate
+        if separate:
+            self.backbones = nn.ModuleDict({
+                task: MODELS.build(dict(backbone, tasks=[task]))
+                for task in self.tasks
+            })
+            width = next(iter(self.backbones.values())).out_channels
+        else:
+            self.backbone = MODELS.build(dict(backbone, tasks=self.tasks))
+            width = self.backbone.out_channels
+        self.heads = nn.ModuleDict({
+            task: nn.Sequential(
+                nn.Conv2d(width, width, 3, padding=1),
+                nn.ReLU(inplace=True), nn.Conv2d(width, channels, 1))
+            for task, channels in self.out_channels.items()
+        })
+        self.surrogate_bank = None
+        if surrogates is not None:
+            self.surrogate_bank = MODELS.build(
+                dict(dict(type='SurrogateBank'), **surrogates))
+            self.surrogate_bank.check_tasks(self.tasks, 'model')
+        self.regularizer = None
+        if regularizer is not None:
+            self.regularizer = MODELS.build(
+                dict(regularizer, tasks=self.out_channels))
+
+    def extract_feats(self, inputs: Tensor) -> Dict[str, Tensor]:
+        """Per-task decoder features ``{task: (B, C, H, W)}``."""
+        if self.separate:
+            return {task: self.backbones[task](inputs)[task]
+                    for task in self.tasks}
+        return self.backbone(inputs)
+
+    def predict_tasks(self, feats: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Head outputs: semantic logits, depth, unit normals."""
+        preds = {task: self.heads[task](feats[task]) for task in self.tasks}
+        if 'normal' in preds:
+            preds['normal'] = F.normalize(preds['normal'], dim=1)
+        return preds
+
+    @staticmethod
+    def _stack(inputs: Union[Tensor, Sequence[Tensor]]) -> Tensor:
+        return inputs if isinstance(inputs, Tensor) else torch.stack(
+            list(inputs))
+
+    def forward(self,
+                inputs: Union[Tensor, Sequence[Tensor]],
+                data_samples: Optional[List[BaseDataElement]] = None,
+                mode: str = 'tensor'):
+        """mmengine entry point.
+
+        Args:
+            inputs (Tensor | list[Tensor]): images (B, 3, H, W).
+            data_samples (list[BaseDataElement], optional): targets and
+                ``task_mask`` metainfo.
+            mode (str): ``'loss'``, ``'predict'`` or ``'tensor'``.
+
+        Returns:
+            dict | list | dict[str, Tensor]: losses, data samples with
+            ``pred_<task>``, or raw predictions.
+        """
+        inputs = self._stack(inputs)
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.predict_tasks(self.extract_feats(inputs))
+        raise ValueError(f'DenseMTLModel: unknown mode {mode!r}')
+
+    def loss(self, inputs: Tensor,
+             data_samples: List[BaseDataElement]) -> Dict[str, Tensor]:
+        """Task losses on labeled samples (+ alignment / regularizer).
+
+        A task unlabeled in every sample of the batch gets an exact zero
+        that keeps its parameters in the graph.
+
+        Args:
+            inputs (Tensor): (B, 3, H, W).
+            data_samples (list[BaseDataElement]): see ``forward``.
+
+        Returns:
+            dict[str, Tensor]: ``loss_<task>`` and, when configured,
+            ``loss_align`` / ``dist_<task>`` or the regularizer's terms.
+        """
+        feats = self.extract_feats(inputs)
+        preds = self.predict_tasks(feats)
+        masks = get_task_masks(data_samples, self.tasks)
+        shape = inputs.shape[-2:]
+        targets = {task: stack_targets(data_samples, task, shape,
+                                       inputs.device)
+                   for task in self.tasks}
+        labeled = {task: labeled_tensor(masks, task, inputs.device)
+                   for task in self.tasks}
+        losses = {}
+        for task in self.tasks:
+            losses[f'loss_{task}'] = self.loss_weights[task] * TASK_LOSSES[
+                task](preds[task], targets[task], labeled[task])
+        if self.surrogate_bank is not None:
+            losses.update(self.surrogate_bank(feats))
+        if self.regularizer is not None:
+            losses.update(self.regularizer(preds, targets, labeled, feats))
+        return losses
+
+    def predict(self, inputs: Tensor,
+                data_samples: Optional[List[BaseDataElement]] = None
+                ) -> List[BaseDataElement]:
+        """Adds ``pred_semantic`` (H, W), ``pred_depth`` (1, H, W) and
+        ``pred_normal`` (3, H, W) to each data sample."""
+        preds = self.predict_tasks(self.extract_feats(inputs))
+        if data_samples is None:
+            data_samples = [BaseDataElement() for _ in range(len(inputs))]
+        for index, sample in enumerate(data_samples):
+            for task, pred in preds.items():
+                value = pred[index].argmax(dim=0) if task == 'semantic' \
+                    else pred[index]
+                sample.set_field(value.detach(), f'pred_{task}')
+        return data_samples
