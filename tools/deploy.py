@@ -150,7 +150,8 @@ def deploy(config: str, checkpoint: str, out_dir: str) -> Tuple[str, str]:
     weights = plain_state_dict(ckpt['state_dict'], prefix, dropped)
 
     init_default_scope(plain.get('default_scope', 'mmdet3d'))
-    model = MODELS.build(plain.model)
+    # Builders may edit the config in place; the dump must be the original.
+    model = MODELS.build(copy.deepcopy(plain.model))
     result = model.load_state_dict(weights, strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise ValueError(
