@@ -1,12 +1,14 @@
 """Writes a small synthetic Cityscapes set in the MTAN ``.npy`` layout.
 
-The images are renders of synthetic 3D scenes, with consistent labels
-(label_7, label_19, depth) and its onelabel .pth; ``CityscapesMTLDataset`` loads them unchanged.
+The images are renders of synthetic 3D scenes with consistent labels
+(label_7, label_19, depth); onelabel.pth comes with it.
+``CityscapesMTLDataset`` loads the set unchanged.
 
 Example:
-    python tools/create_synthetic_cityscapes.py --out data/synthetic_cityscapes
-    python tools/create_synthetic_cityscapes.py --out data/tiny_cityscapes --train 8 \
-        --val 4 --size 32 48
+    python tools/create_synthetic_cityscapes.py \
+        --out data/synthetic_cityscapes
+    python tools/create_synthetic_cityscapes.py --out data/tiny_cityscapes \
+        --train 8 --val 4 --size 16 32
 """
 import argparse
 import time

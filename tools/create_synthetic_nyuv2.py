@@ -1,7 +1,8 @@
 """Writes a small synthetic NYUv2 set in the MTAN ``.npy`` layout.
 
-The images are renders of synthetic 3D scenes, with consistent labels
-and its onelabel / randomlabels .pth files; ``NYUv2MTLDataset`` loads them unchanged.
+The images are renders of synthetic 3D scenes with consistent labels; the
+onelabel / randomlabels .pth files come with it. ``NYUv2MTLDataset`` loads
+the set unchanged.
 
 Example:
     python tools/create_synthetic_nyuv2.py --out data/synthetic_nyuv2

@@ -103,7 +103,8 @@ def test_nexusflow_alignment_covers_unlabeled_tasks():
         alignment=dict(type='CentroidAlignmentLoss'), align_weight=0.5)
     model = _model(surrogates=surrogates)
     losses = model.loss(torch.randn(2, 3, 8, 12),
-                        [_sample(ONLY_SEMANTIC), _sample(ONLY_SEMANTIC, seed=3)])
+                        [_sample(ONLY_SEMANTIC),
+                         _sample(ONLY_SEMANTIC, seed=3)])
     assert losses['loss_align'] > 0
     assert {'dist_semantic', 'dist_depth', 'dist_normal'} <= set(losses)
     losses['loss_align'].backward()

@@ -8,6 +8,6 @@ from .jtr_loss import JTRDecoder, JTRLoss
 from .segnet_mtan import SegNetEncoder, SegNetMTAN, conv_block
 
 __all__ = [
-    'DenseMTLModel', 'JTRDecoder', 'JTRLoss', 'SegNetEncoder', 'SegNetMTAN', 'TASK_LOSSES',
-    'conv_block', 'depth_loss', 'normal_loss', 'semantic_loss'
+    'DenseMTLModel', 'JTRDecoder', 'JTRLoss', 'SegNetEncoder', 'SegNetMTAN',
+    'TASK_LOSSES', 'conv_block', 'depth_loss', 'normal_loss', 'semantic_loss'
 ]

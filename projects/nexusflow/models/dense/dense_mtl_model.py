@@ -9,9 +9,9 @@ from mmengine.structures import BaseDataElement
 from torch import Tensor, nn
 
 from mmdet3d.registry import MODELS
+from ...datasets.dense.transforms import stack_targets
 from ..task_mask import get_task_masks
 from .dense_losses import TASK_LOSSES, labeled_tensor
-from ...datasets.dense.transforms import stack_targets
 
 TASK_OUTPUTS = dict(depth=1, normal=3)
 
