@@ -76,8 +76,8 @@ if [ "$have_mmcv" != "$mmcv_version" ]; then
   pip install -q --no-deps --no-warn-conflicts "$wheel"
 fi
 
-pip install -q -r requirements/tests.txt -c "$constraints"
-pip install -q --no-deps --no-build-isolation -e .
+pip install -q --no-warn-conflicts -r requirements/tests.txt -c "$constraints"
+pip install -q --no-deps --no-warn-conflicts --no-build-isolation -e .
 
 say "checking the stack"
 "$py" - <<'PY'
