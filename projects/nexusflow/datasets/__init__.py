@@ -12,6 +12,8 @@ from .trackmap_infos import (TRACKING_CLASSES, create_trackmap_infos,
                              devkit_box_to_lidar, lidar_box_to_devkit)
 from .transforms import LoadTrackMapAnnotations, PackTrackMapInputs
 
+from . import dense  # noqa: F401,E402  (registers NYUv2 / Cityscapes)
+
 __all__ = [
     'DEFAULT_TASKS', 'LoadTrackMapAnnotations', 'MAP_CLASSES',
     'MapRasterizer', 'NuScenesDomainSplitDataset', 'NuScenesTrackMapDataset',

@@ -7,8 +7,10 @@ from .nuscenes_splits import (SceneInfo, load_scenes, overlay_root,
 from .tracking_metric import (SUMMARY_KEYS, TRACKING_CLASSES,
                               NuScenesTrackingMetric)
 
+from .dense_metric import DenseMTLMetric, delta_m
+
 __all__ = [
-    'BEVMapIoUMetric', 'DEFAULT_DOMAINS', 'IOU_NAMES', 'MAP_CLASSES',
+    'BEVMapIoUMetric', 'DEFAULT_DOMAINS', 'DenseMTLMetric', 'delta_m', 'IOU_NAMES', 'MAP_CLASSES',
     'NuScenesTrackingMetric', 'SUMMARY_KEYS', 'SceneInfo', 'TRACKING_CLASSES',
     'check_domains', 'global_boxes_to_lidar', 'iou_from_counts',
     'lidar_boxes_to_global', 'load_scenes', 'map_iou_counts', 'match_domains',
