@@ -9,7 +9,8 @@ host config; its weights dropped). Optimizer and scheduler states are not
 kept.
 
 Example:
-    python tools/deploy.py configs/nexusflow/centerpoint_pillar_domainsplit_hook.py \
+    python tools/deploy.py \
+        configs/nexusflow/centerpoint_pillar_domainsplit_hook.py \
         work_dirs/centerpoint_pillar_domainsplit_hook/epoch_20.pth deploy/
 """
 import argparse

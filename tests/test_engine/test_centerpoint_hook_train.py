@@ -49,11 +49,11 @@ def test_centerpoint_trains_with_the_hook_and_deploys(
     out = tmp_path / 'deploy'
     run([sys.executable, 'tools/deploy.py', HOOK_TINY,
          str(work / 'iter_2.pth'), str(out)], root)
-    plain = Config.fromfile(out / 'centerpoint_pillar_domainsplit_hook_tiny.py')
+    name = osp.splitext(osp.basename(HOOK_TINY))[0]
+    plain = Config.fromfile(out / f'{name}.py')
     stock = Config.fromfile(osp.join(REPO, STOCK_TINY))
     assert plain.custom_hooks == []
     assert plain.model == stock.model
-    deployed = torch.load(out / 'centerpoint_pillar_domainsplit_hook_tiny.pth',
-                          weights_only=False)
+    deployed = torch.load(out / f'{name}.pth', weights_only=False)
     assert set(deployed) == {'meta', 'state_dict'}
     assert deployed['state_dict'].keys() == ckpt['state_dict'].keys()

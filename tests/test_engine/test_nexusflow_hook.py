@@ -1,6 +1,5 @@
 """NexusFlowHook: the drop-in on an unchanged model (optimizer, schedulers,
 DDP, checkpoints, resume) and the lambda schedule for all attachments."""
-import os
 import os.path as osp
 import socket
 

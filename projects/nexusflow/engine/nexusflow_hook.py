@@ -110,10 +110,9 @@ class NexusFlowHook(Hook):
             raise ValueError('NexusFlowHook: give begin_iter or begin_epoch, '
                              'not both')
         if taps is None:
-            given = [name for name, value in (
-                ('surrogates', surrogates), ('alignment', alignment),
-                ('task_losses', task_losses), ('param_group', param_group))
-                     if value is not None]
+            optional = dict(surrogates=surrogates, alignment=alignment,
+                            task_losses=task_losses, param_group=param_group)
+            given = [k for k, v in optional.items() if v is not None]
             if given:
                 raise ValueError(f'NexusFlowHook: {given} need taps; without '
                                  f'taps the hook only schedules lambda of '
