@@ -30,11 +30,15 @@ model = dict(
                                 num_queries=4),
                 flow=dict(type='RealNVPFlow', num_layers=6))),
         alignment=dict(type='CentroidAlignmentLoss'),
-        # TODO(NexusFlowHook): the two-stage schedule (stage 1 with lambda =
-        # 0, stage 2 fine-tuning with alignment) is driven by NexusFlowHook,
-        # which is not written yet; until then lambda is static here, which
-        # trains in one stage.
-        align_weight=1.0))
+        # Lambda is set every iteration by NexusFlowHook (below).
+        align_weight=0.0))
+
+# Two-stage training: stage 1 (epochs 0-2) trains the task losses only
+# (lambda = 0; the alignment loss stays in the graph as an exact zero),
+# stage 2 (epochs 3-5) fine-tunes with the alignment, lambda warmed up
+# linearly over 500 iterations.
+nexusflow_schedule = dict(align_weight=0.1, begin_epoch=3, warmup_iters=500)
+custom_hooks = [dict(type='NexusFlowHook', **nexusflow_schedule)]
 
 train_dataloader = dict(
     dataset=dict(

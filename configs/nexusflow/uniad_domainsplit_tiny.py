@@ -57,6 +57,10 @@ val_evaluator = [
 ]
 test_evaluator = val_evaluator
 
+# Stage 2 (alignment) from iteration 4 of 8.
+nexusflow_schedule = dict(align_weight=0.1, begin_iter=4, warmup_iters=2)
+custom_hooks = [dict(type='NexusFlowHook', **nexusflow_schedule)]
+
 lr = 1e-3
 optim_wrapper = dict(optimizer=dict(lr=lr))
 max_iters = 8

@@ -1,58 +1,10 @@
-"""Helpers for the UniAD host tests: configs, tiny model, synthetic clips."""
-import copy
-import os.path as osp
-
+"""Fixtures of the UniAD host tests."""
 import pytest
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
-TINY = osp.join(REPO, 'configs/nexusflow/uniad_domainsplit_tiny.py')
-FULL = osp.join(REPO, 'configs/nexusflow/uniad_domainsplit.py')
-
-
-def load_config(path: str) -> Config:
-    """A config with the nexusflow modules registered."""
-    import nexusflow  # noqa: F401
-    import nexusflow.models.uniad  # noqa: F401
-    init_default_scope('mmdet3d')
-    return Config.fromfile(path)
-
-
-def build_model(cfg: Config, seed: int = 0):
-    """The config's model, seeded and initialised."""
-    import torch
-
-    from mmdet3d.registry import MODELS
-    torch.manual_seed(seed)
-    model = MODELS.build(copy.deepcopy(cfg.model))
-    model.init_weights()
-    return model
-
-
-def build_dataset(cfg: Config, infos: dict, split: str = 'train',
-                  rules=None, queue_length: int = 2):
-    """The config's track + map dataset on the synthetic infos, optionally
-    wrapped in the domain split with ``rules``."""
-    from mmdet3d.registry import DATASETS
-    inner = copy.deepcopy(cfg.train_dataset if split == 'train' else
-                          cfg.val_dataset)
-    inner.update(data_root=infos['root'] + '/',
-                 ann_file=infos[f'trackmap_{split}'])
-    if split == 'train':
-        inner.update(queue_length=queue_length,
-                     pipeline=copy.deepcopy(cfg.test_pipeline))
-    if rules is not None:
-        inner = dict(type='NuScenesDomainSplitDataset', rules=rules,
-                     dataset=inner)
-    return DATASETS.build(inner)
-
-
-def collate(model, items, training: bool = True) -> dict:
-    """Dataset items -> preprocessed model inputs."""
-    return model.data_preprocessor(pseudo_collate(list(items)), training)
+# Registers the host's modules until nexusflow.models imports them itself.
+import nexusflow.models.uniad  # noqa: F401
+from uniad_helpers import TINY, load_config
 
 
 @pytest.fixture(scope='module')

@@ -328,9 +328,16 @@ class UniADTrackHead(BaseModule):
         if not len(free_gt) or not len(fresh):
             return assigned
         gt_codes = encode_boxes(self._gt_boxes(gt_instances, device))
+        scores = outputs['cls_scores'][-1][fresh].detach()
+        codes = outputs['box_codes'][-1][fresh].detach()
+        if not (torch.isfinite(scores).all() and torch.isfinite(codes).all()):
+            raise ValueError(
+                'UniADTrackHead: the predictions hold NaN or inf, so they '
+                'cannot be matched to the GT; the training diverged (check '
+                'the learning rate, gradient clipping and the backbone '
+                'weights)')
         result = self.assigner.assign(
-            InstanceData(scores=outputs['cls_scores'][-1][fresh].detach(),
-                         bboxes=outputs['box_codes'][-1][fresh].detach()),
+            InstanceData(scores=scores, bboxes=codes),
             InstanceData(labels=gt_instances.labels_3d.to(device)[free_gt],
                          bboxes=gt_codes[free_gt]))
         matched = result.gt_inds > 0
