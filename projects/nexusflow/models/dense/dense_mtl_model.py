@@ -1,6 +1,6 @@
 """Dense multi-task model: STL, MTL on labeled tasks, NexusFlow, and the
 partial-label baselines as regularizers."""
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +25,9 @@ class DenseMTLModel(BaseModel):
     per-task decoder features, whose alignment loss covers every task.
     ``regularizer`` adds a partial-label baseline (``JTRLoss``,
     ``MTPSLLoss``) that sees predictions, targets and label masks.
+    ``refiner`` adds task-prediction distillation (``CTALModule``) between
+    the decoder features and the heads; its initial predictions are
+    supervised as ``loss_<task>_init`` on the labeled samples.
 
     Args:
         backbone (dict): config of a multi-task backbone such as
@@ -35,6 +38,9 @@ class DenseMTLModel(BaseModel):
         surrogates (dict, optional): ``SurrogateBank`` config (NexusFlow).
         regularizer (dict, optional): config of a loss module called as
             ``regularizer(preds, targets, labeled, feats)``.
+        refiner (dict, optional): config of a module called as
+            ``refined_feats, initial_preds = refiner(feats)``; ``tasks``
+            (output channels) and ``in_channels`` are filled in.
         data_preprocessor (dict, optional): mmengine data preprocessor.
         init_cfg (dict, optional): mmengine initialisation config.
     """
@@ -45,6 +51,7 @@ class DenseMTLModel(BaseModel):
                  separate: bool = False,
                  surrogates: Optional[dict] = None,
                  regularizer: Optional[dict] = None,
+                 refiner: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor,
@@ -91,6 +98,10 @@ class DenseMTLModel(BaseModel):
         if regularizer is not None:
             self.regularizer = MODELS.build(
                 dict(regularizer, tasks=self.out_channels))
+        self.refiner = None
+        if refiner is not None:
+            self.refiner = MODELS.build(
+                dict(refiner, tasks=self.out_channels, in_channels=width))
 
     def extract_feats(self, inputs: Tensor) -> Dict[str, Tensor]:
         """Per-task decoder features ``{task: (B, C, H, W)}``."""
@@ -98,6 +109,17 @@ class DenseMTLModel(BaseModel):
             return {task: self.backbones[task](inputs)[task]
                     for task in self.tasks}
         return self.backbone(inputs)
+
+    def refine(self, feats: Dict[str, Tensor]
+               ) -> Tuple[Dict[str, Tensor], Dict[str, Tensor]]:
+        """Refined features and (unit-normal) initial predictions; the
+        features unchanged and no initial predictions without refiner."""
+        if self.refiner is None:
+            return feats, {}
+        feats, initial = self.refiner(feats)
+        if 'normal' in initial:
+            initial['normal'] = F.normalize(initial['normal'], dim=1)
+        return feats, initial
 
     def predict_tasks(self, feats: Dict[str, Tensor]) -> Dict[str, Tensor]:
         """Head outputs: semantic logits, depth, unit normals."""
@@ -133,7 +155,8 @@ class DenseMTLModel(BaseModel):
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
-            return self.predict_tasks(self.extract_feats(inputs))
+            return self.predict_tasks(
+                self.refine(self.extract_feats(inputs))[0])
         raise ValueError(f'DenseMTLModel: unknown mode {mode!r}')
 
     def loss(self, inputs: Tensor,
@@ -152,7 +175,8 @@ class DenseMTLModel(BaseModel):
             ``loss_align`` / ``dist_<task>`` or the regularizer's terms.
         """
         feats = self.extract_feats(inputs)
-        preds = self.predict_tasks(feats)
+        refined, initial = self.refine(feats)
+        preds = self.predict_tasks(refined)
         masks = get_task_masks(data_samples, self.tasks)
         shape = inputs.shape[-2:]
         targets = {task: stack_targets(data_samples, task, shape,
@@ -164,6 +188,9 @@ class DenseMTLModel(BaseModel):
         for task in self.tasks:
             losses[f'loss_{task}'] = self.loss_weights[task] * TASK_LOSSES[
                 task](preds[task], targets[task], labeled[task])
+        for task, pred in initial.items():
+            losses[f'loss_{task}_init'] = self.loss_weights[
+                task] * TASK_LOSSES[task](pred, targets[task], labeled[task])
         if self.surrogate_bank is not None:
             losses.update(self.surrogate_bank(feats))
         if self.regularizer is not None:
@@ -175,7 +202,7 @@ class DenseMTLModel(BaseModel):
                 ) -> List[BaseDataElement]:
         """Adds ``pred_semantic`` (H, W), ``pred_depth`` (1, H, W) and
         ``pred_normal`` (3, H, W) to each data sample."""
-        preds = self.predict_tasks(self.extract_feats(inputs))
+        preds = self.predict_tasks(self.refine(self.extract_feats(inputs))[0])
         if data_samples is None:
             data_samples = [BaseDataElement() for _ in range(len(inputs))]
         for index, sample in enumerate(data_samples):
