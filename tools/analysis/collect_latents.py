@@ -1,0 +1,208 @@
+"""Collects the surrogate inputs h' and latents z of a trained model.
+
+Builds the model of CONFIG, loads CKPT, runs the val (or test) dataloader
+and stores, for every task of the model's ``SurrogateBank`` (found as any
+submodule of that type: the dense models' ``surrogate_bank``, the neck's or
+the wrapper's ``surrogates``), the aggregator output h' (``h_<task>``,
+(N, D)) and the surrogate output z (``z_<task>``, (N, D)) in an ``.npz``,
+plus ``domain`` (N,) from the samples' ``location`` metainfo when every
+sample has one. The arrays are what ``mmd.py`` and ``pca_scree.py`` read.
+
+The values are captured by forward hooks on the bank's surrogates. The
+predict path of a NexusFlow model skips the surrogates (they are removed for
+inference), so each batch goes through the loss path instead
+(``model(..., mode='loss')`` under ``torch.no_grad`` with the model in eval
+mode, so normalization statistics and weights are not changed). The val
+split must therefore carry what the loss needs (its ground truth).
+
+A model without surrogates (a plain baseline) has no latents; give it a
+SurrogateBank with ``align_weight=0`` to measure the baseline's alignment.
+
+Example:
+    python tools/analysis/collect_latents.py \
+        configs/dense/nyuv2_segnet_nexusflow_onelabel.py \
+        work_dirs/nyuv2_segnet_nexusflow_onelabel/epoch_200.pth \
+        --out latents/nexusflow.npz --max-samples 300
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _bootstrap import import_nexusflow  # noqa: E402
+
+import_nexusflow()
+from mmengine.config import DictAction  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.runner import Runner, load_checkpoint  # noqa: E402
+from torch import nn  # noqa: E402
+
+from mmdet3d.registry import MODELS  # noqa: E402
+from nexusflow.models import SurrogateBank  # noqa: E402
+from nexusflow.utils.launch import check_data_roots, load_config  # noqa
+
+DEVICE = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+
+def find_bank(model: nn.Module) -> SurrogateBank:
+    """The one ``SurrogateBank`` among the submodules of ``model``.
+
+    Args:
+        model (nn.Module): the built model.
+
+    Returns:
+        SurrogateBank: the bank.
+    """
+    banks = [m for m in model.modules() if isinstance(m, SurrogateBank)]
+    if len(banks) != 1:
+        raise ValueError(
+            f'{type(model).__name__}: expected one SurrogateBank submodule '
+            f'(surrogates of a NexusFlow model), found {len(banks)}; a '
+            f'baseline needs surrogates with align_weight=0 to have latents')
+    return banks[0]
+
+
+class LatentRecorder:
+    """Forward hooks recording h' and z of every surrogate of a bank.
+
+    Args:
+        bank (SurrogateBank): the bank whose surrogates are hooked.
+    """
+
+    def __init__(self, bank: SurrogateBank) -> None:
+        self.records: Dict[str, List[torch.Tensor]] = {}
+        self.handles = []
+        for task, surrogate in bank.surrogates.items():
+            self.handles.append(surrogate.aggregator.register_forward_hook(
+                self._hook(f'h_{task}')))
+            self.handles.append(
+                surrogate.register_forward_hook(self._hook(f'z_{task}')))
+
+    def _hook(self, name: str):
+        def record(module, inputs, output):
+            self.records.setdefault(name, []).append(
+                output.detach().float().cpu())
+        return record
+
+    def pop(self) -> Dict[str, torch.Tensor]:
+        """Everything recorded since the last call, rows concatenated.
+
+        Returns:
+            dict[str, Tensor]: ``{h_<task>|z_<task>: (rows, D)}``.
+        """
+        out = {name: torch.cat(values) for name, values in
+               self.records.items()}
+        self.records = {}
+        return out
+
+    def remove(self) -> None:
+        """Removes the hooks."""
+        for handle in self.handles:
+            handle.remove()
+
+
+def sample_domain(sample) -> Optional[str]:
+    """The ``location`` metainfo of a data sample, if any."""
+    metainfo = getattr(sample, 'metainfo', None) or {}
+    location = metainfo.get('location')
+    return None if location is None else str(location)
+
+
+def collect(model: nn.Module, dataloader, max_samples: Optional[int] = None
+            ) -> Dict[str, np.ndarray]:
+    """Runs the loss path over ``dataloader`` and gathers h', z, domain.
+
+    Args:
+        model (nn.Module): the model (with a SurrogateBank).
+        dataloader (Iterable): yields mmengine data batches.
+        max_samples (int, optional): stop after this many samples.
+
+    Returns:
+        dict[str, np.ndarray]: ``h_<task>``, ``z_<task>`` (N, D) and,
+        when every sample has a location, ``domain`` (N,).
+    """
+    recorder = LatentRecorder(find_bank(model))
+    arrays: Dict[str, List[torch.Tensor]] = {}
+    domains: List[Optional[str]] = []
+    seen = 0
+    model.eval()
+    try:
+        with torch.no_grad():
+            for batch in dataloader:
+                data = model.data_preprocessor(batch, training=False)
+                model(**data, mode='loss')
+                rows = recorder.pop()
+                samples = data.get('data_samples') or []
+                sizes = {name: len(v) for name, v in rows.items()}
+                if not rows or len(set(sizes.values())) != 1:
+                    raise ValueError(
+                        f'the loss path ran the surrogates unevenly in one '
+                        f'batch (rows per output {sizes}); expected every '
+                        f'task once per sample')
+                for name, value in rows.items():
+                    arrays.setdefault(name, []).append(value)
+                num = next(iter(sizes.values()))
+                batch_domains = [sample_domain(s) for s in samples]
+                domains += batch_domains if len(batch_domains) == num \
+                    else [None] * num
+                seen += num
+                if max_samples is not None and seen >= max_samples:
+                    break
+    finally:
+        recorder.remove()
+    if not arrays:
+        raise ValueError('the dataloader yielded no batch')
+    limit = seen if max_samples is None else min(seen, max_samples)
+    out = {name: torch.cat(values)[:limit].numpy()
+           for name, values in sorted(arrays.items())}
+    if all(d is not None for d in domains[:limit]):
+        out['domain'] = np.array(domains[:limit])
+    return out
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Collect surrogate inputs h\' and latents z per task')
+    parser.add_argument('config', help='model config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--out', required=True, help='output .npz file')
+    parser.add_argument('--split', default='val', choices=['val', 'test'],
+                        help='which dataloader of the config to run')
+    parser.add_argument('--max-samples', type=int,
+                        help='stop after this many samples')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings of the config, key=value pairs')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    if not osp.isfile(args.checkpoint):
+        sys.exit(f'error: checkpoint {args.checkpoint} does not exist')
+    cfg = load_config(args.config, args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmdet3d'))
+    key = f'{args.split}_dataloader'
+    if not cfg.get(key):
+        sys.exit(f'error: {args.config} has no {key}')
+    check_data_roots(cfg)
+    model = MODELS.build(cfg.model).to(DEVICE)
+    load_checkpoint(model, args.checkpoint, map_location='cpu')
+    dataloader = Runner.build_dataloader(cfg[key])
+    try:
+        arrays = collect(model, dataloader, args.max_samples)
+    except ValueError as err:
+        sys.exit(f'error: {err}')
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    np.savez(args.out, **arrays)
+    shapes = ', '.join(f'{k} {v.shape}' for k, v in arrays.items())
+    print(f'saved {args.out}: {shapes}')
+
+
+if __name__ == '__main__':
+    main()
