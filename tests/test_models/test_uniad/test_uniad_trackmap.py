@@ -80,14 +80,14 @@ def test_tiny_model_loss_decreases(tiny_cfg, synthetic_nuscenes_infos):
     optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3)
     model.train()
     totals = []
-    for _ in range(5):
+    for _ in range(4):
         losses = model(**data, mode='loss')
         total = sum(losses[k] for k in TASK_KEYS)
         optimizer.zero_grad()
         total.backward()
         optimizer.step()
         totals.append(total.item())
-    assert totals[-1] < 0.9 * totals[0], totals
+    assert totals[-1] < 0.85 * totals[0], totals
 
 
 def test_unlabeled_tasks_give_exact_zeros_with_every_parameter_in_graph(
@@ -187,6 +187,12 @@ def test_predict_keeps_ids_within_a_scene_and_feeds_the_metrics(
         if frame == 0:  # a new scene restarts the ids
             assert ids == set(range(num_query))
     assert ids_per_frame[0][1] < ids_per_frame[1][1]  # carried + new
+    # A gap inside a scene (frame 0, then 2) restarts tracking too.
+    with torch.no_grad():
+        model(**collate(model, [dataset[0]], False), mode='predict')
+        out = model(**collate(model, [dataset[2]], False), mode='predict')
+    assert set(out[0].pred_track_3d.track_ids.tolist()) == set(
+        range(num_query))
     results = {}
     for metric in metrics:
         results.update(metric.evaluate(len(dataset)))

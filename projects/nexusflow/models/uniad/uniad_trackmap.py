@@ -1,4 +1,5 @@
 """UniAD-style track + map model on mmengine (stage 1 of UniAD)."""
+import logging
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -340,7 +341,7 @@ class UniADTrackMap(Base3DDetector):
                           f'follows frame {state["frame"]}; tracking '
                           f'restarts (test in dataset order, one sequence '
                           f'per process)', logger='current',
-                          level=30)
+                          level=logging.WARNING)
             state = dict(scene=scene, frame=None, prev=None,
                          tracks=self.track_head.empty_tracks(imgs.device),
                          tracker=self.track_head.new_tracker())
