@@ -138,7 +138,8 @@ def test_collect_latents_from_a_saved_checkpoint(nyu_root, tmp_path,
     ckpt = tmp_path / 'model.pth'
     torch.save({'state_dict': model.state_dict()}, ckpt)
 
-    collect = load_tool('analysis_collect', 'tools/analysis/collect_latents.py')
+    collect = load_tool('analysis_collect',
+                        'tools/analysis/collect_latents.py')
     out = tmp_path / 'latents.npz'
     run_main(collect, monkeypatch, [
         TINY, str(ckpt), '--out', str(out), '--max-samples', '3',
@@ -159,7 +160,8 @@ def test_collect_latents_from_a_saved_checkpoint(nyu_root, tmp_path,
 
 
 def test_collect_latents_needs_a_surrogate_bank():
-    collect = load_tool('analysis_collect', 'tools/analysis/collect_latents.py')
+    collect = load_tool('analysis_collect',
+                        'tools/analysis/collect_latents.py')
     with pytest.raises(ValueError, match='found 0'):
         collect.find_bank(torch.nn.Linear(2, 2))
 
@@ -216,3 +218,29 @@ def test_pca_scree_plot_has_one_line_per_run(tmp_path, monkeypatch, capsys):
                                           '--out', str(out)])
     assert '| low | 8 | 2 | 2 |' in capsys.readouterr().out
     assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_run_all_reports_ratio_lines(tmp_path, monkeypatch, capsys):
+    run_all = load_tool('benchmarks_run_all', 'tools/benchmarks/run_all.py')
+    (tmp_path / 'fast.py').write_text(
+        'import argparse\n'
+        'parser = argparse.ArgumentParser()\n'
+        "parser.add_argument('--quick', action='store_true')\n"
+        'args = parser.parse_args()\n'
+        "print('setup done')\n"
+        "print(f'step ratio {0.5 if args.quick else 2.0} (goal <= 1.05)')\n")
+    (tmp_path / 'broken.py').write_text(
+        "print('memory ratio 1.2')\nraise SystemExit('no data')\n")
+    (tmp_path / '_helper.py').write_text("raise SystemExit('not a script')\n")
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(run_all, monkeypatch, ['--dir', str(tmp_path)])
+    assert exit_info.value.code == 1
+    out = capsys.readouterr().out
+    report = out[out.index('== benchmark ratios =='):]
+    assert '-- fast.py --quick' in report
+    assert 'step ratio 0.5 (goal <= 1.05)' in report
+    assert 'setup done' not in report
+    assert 'memory ratio 1.2   [no goal stated]' in report
+    assert '== 1/2 scripts succeeded ==' in report
+    assert 'FAILED broken.py: exit code 1: no data' in report
+    assert '_helper' not in report

@@ -72,7 +72,7 @@ def run_script(path: str, full: bool, timeout: float) -> dict:
 
     Returns:
         dict: ``name``, ``cmd``, ``seconds``, ``ok``, ``lines`` (ratio
-        lines) and ``error`` (the last output lines when it failed).
+        lines) and ``error`` (the last output line when it failed).
     """
     cmd = [sys.executable, path]
     if not full and supports_quick(path):
@@ -88,8 +88,10 @@ def run_script(path: str, full: bool, timeout: float) -> dict:
                     seconds=time.perf_counter() - start,
                     lines=ratio_lines(output),
                     error=f'stopped after {timeout:g} s')
-    output = result.stdout + result.stderr
-    tail = '\n'.join(output.strip().splitlines()[-3:])
+    # The last line of stderr usually names the cause (an exception or an
+    # `error: ...` exit); stdout is the fallback.
+    lines = (result.stderr.strip() or result.stdout.strip()).splitlines()
+    tail = lines[-1] if lines else 'no output'
     return dict(name=osp.basename(path), cmd=cmd,
                 ok=result.returncode == 0,
                 seconds=time.perf_counter() - start,
