@@ -244,3 +244,53 @@ def test_run_all_reports_ratio_lines(tmp_path, monkeypatch, capsys):
     assert '== 1/2 scripts succeeded ==' in report
     assert 'FAILED broken.py: exit code 1: no data' in report
     assert '_helper' not in report
+
+
+def test_collect_keeps_domains_in_sample_order():
+    from mmengine.model import BaseModel
+    from mmengine.structures import BaseDataElement
+
+    from mmdet3d.registry import MODELS
+    collect = load_tool('analysis_collect',
+                        'tools/analysis/collect_latents.py')
+
+    class TwoTasks(BaseModel):
+
+        def __init__(self):
+            super().__init__()
+            surrogate = dict(
+                aggregator=dict(type='MLPAggregator', in_channels=4,
+                                out_dim=8),
+                flow=dict(type='RealNVPFlow', num_layers=2, hidden_dim=8))
+            self.bank = MODELS.build(dict(
+                type='SurrogateBank', surrogates=dict(a=surrogate,
+                                                      b=surrogate),
+                alignment=dict(type='CentroidAlignmentLoss')))
+
+        def forward(self, inputs, data_samples=None, mode='loss'):
+            feats = torch.stack(inputs)
+            if self.grouped:  # one group per sample, last sample first
+                for feat in reversed(feats.split(1)):
+                    self.bank.encode(dict(a=feat, b=2 * feat))
+                return {}
+            return self.bank(dict(a=feats, b=2 * feats))
+
+    locations = ['boston', 'singapore', 'singapore', 'boston', 'boston']
+    batches = [
+        dict(inputs=[torch.randn(4, 3, 3) for _ in chunk],
+             data_samples=[BaseDataElement(metainfo=dict(location=loc))
+                           for loc in chunk])
+        for chunk in (locations[:2], locations[2:4], locations[4:])
+    ]
+    model = TwoTasks()
+    model.grouped = False
+    arrays = collect.collect(model, batches, max_samples=4)
+    assert arrays['domain'].tolist() == locations[:4]
+    assert arrays['z_a'].shape == arrays['h_b'].shape == (4, 8)
+    # Task b sees twice the feature, so its h' differs from a's.
+    assert not np.allclose(arrays['h_a'], arrays['h_b'])
+
+    # Rows encoded in groups may not follow the samples: no domain then.
+    model.grouped = True
+    grouped = collect.collect(model, batches)
+    assert 'domain' not in grouped and grouped['z_b'].shape == (5, 8)

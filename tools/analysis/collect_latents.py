@@ -15,6 +15,10 @@ inference), so each batch goes through the loss path instead
 mode, so normalization statistics and weights are not changed). The val
 split must therefore carry what the loss needs (its ground truth).
 
+A model that encodes a batch in task-mask groups (``NexusFlowWrapper``)
+may reorder the rows; ``domain`` is then only kept for batches of one
+domain (one sample per batch always works).
+
 A model without surrogates (a plain baseline) has no latents; give it a
 SurrogateBank with ``align_weight=0`` to measure the baseline's alignment.
 
@@ -28,7 +32,7 @@ import argparse
 import os
 import os.path as osp
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -89,16 +93,19 @@ class LatentRecorder:
                 output.detach().float().cpu())
         return record
 
-    def pop(self) -> Dict[str, torch.Tensor]:
+    def pop(self) -> Tuple[Dict[str, torch.Tensor], int]:
         """Everything recorded since the last call, rows concatenated.
 
         Returns:
-            dict[str, Tensor]: ``{h_<task>|z_<task>: (rows, D)}``.
+            tuple[dict[str, Tensor], int]: ``{h_<task>|z_<task>: (rows,
+            D)}`` and the most calls any one output got (more than one
+            when the model encodes a batch in groups).
         """
         out = {name: torch.cat(values) for name, values in
                self.records.items()}
+        calls = max((len(v) for v in self.records.values()), default=0)
         self.records = {}
-        return out
+        return out, calls
 
     def remove(self) -> None:
         """Removes the hooks."""
@@ -136,7 +143,7 @@ def collect(model: nn.Module, dataloader, max_samples: Optional[int] = None
             for batch in dataloader:
                 data = model.data_preprocessor(batch, training=False)
                 model(**data, mode='loss')
-                rows = recorder.pop()
+                rows, calls = recorder.pop()
                 samples = data.get('data_samples') or []
                 sizes = {name: len(v) for name, v in rows.items()}
                 if not rows or len(set(sizes.values())) != 1:
@@ -148,8 +155,13 @@ def collect(model: nn.Module, dataloader, max_samples: Optional[int] = None
                     arrays.setdefault(name, []).append(value)
                 num = next(iter(sizes.values()))
                 batch_domains = [sample_domain(s) for s in samples]
-                domains += batch_domains if len(batch_domains) == num \
-                    else [None] * num
+                if len(batch_domains) != num or (
+                        calls > 1 and len(set(batch_domains)) > 1):
+                    # Encoded in task-mask groups (NexusFlowWrapper), the
+                    # rows need not follow the sample order; with one
+                    # sample per batch they always do.
+                    batch_domains = [None] * num
+                domains += batch_domains
                 seen += num
                 if max_samples is not None and seen >= max_samples:
                     break
@@ -162,6 +174,10 @@ def collect(model: nn.Module, dataloader, max_samples: Optional[int] = None
            for name, values in sorted(arrays.items())}
     if all(d is not None for d in domains[:limit]):
         out['domain'] = np.array(domains[:limit])
+    elif any(d is not None for d in domains):
+        print('warning: no "domain" saved: the model encoded batches of '
+              'mixed domains in task-mask groups; use one sample per batch '
+              '(--cfg-options val_dataloader.batch_size=1) to keep it')
     return out
 
 
