@@ -2,9 +2,7 @@
 # modules registered, checkpoints every epoch, no visualisation hook (the
 # track + map samples have no stock visualiser).
 default_scope = 'mmdet3d'
-# TODO: drop 'nexusflow.models.uniad' once nexusflow.models imports uniad.
-custom_imports = dict(imports=['nexusflow', 'nexusflow.models.uniad'],
-                      allow_failed_imports=False)
+custom_imports = dict(imports=['nexusflow'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

@@ -11,7 +11,7 @@ from .task_mask import (get_task_masks, group_by_task_mask, match_loss_keys,
                         zero_unlabeled_losses)
 from .task_surrogate import PlainMLP, TaskSurrogate
 
-from . import dense  # noqa: F401,E402  (registers the dense MTL models)
+from . import dense, uniad  # noqa: F401,E402  (dense MTL and UniAD hosts)
 
 __all__ = [
     'AffineCoupling', 'CentroidAlignmentLoss', 'DeformableAggregator',

@@ -2,8 +2,6 @@
 import pytest
 from mmengine.config import Config
 
-# Registers the host's modules until nexusflow.models imports them itself.
-import nexusflow.models.uniad  # noqa: F401
 from uniad_helpers import TINY, load_config
 
 

@@ -15,7 +15,6 @@ FULL = osp.join(REPO, 'configs/nexusflow/uniad_domainsplit.py')
 def load_config(path: str) -> Config:
     """A config with the nexusflow modules registered."""
     import nexusflow  # noqa: F401
-    import nexusflow.models.uniad  # noqa: F401
     init_default_scope('mmdet3d')
     return Config.fromfile(path)
 
