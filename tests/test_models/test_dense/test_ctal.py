@@ -6,6 +6,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.runner import Runner
 from mmengine.structures import BaseDataElement
 
 from mmdet3d.registry import MODELS
@@ -178,3 +179,42 @@ def _final_losses(model, batch):
                             batch['data_samples'])
     model.train()
     return {t: float(losses[f'loss_{t}']) for t in model.tasks}
+
+
+def test_ctal_tiny_config_trains_and_evaluates_with_runner(tiny_nyuv2,
+                                                           tmp_path):
+    cfg = Config.fromfile(
+        osp.join(CONFIGS, 'nyuv2_segnet_ctal-ss_onelabel_tiny.py'))
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = tiny_nyuv2
+    cfg.work_dir = str(tmp_path)
+    cfg.log_level = 'WARNING'
+    cfg.train_cfg.max_epochs = 1
+    cfg.train_cfg.val_interval = 1
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    metrics = runner.test()
+    assert 0 <= metrics['dense/miou'] <= 1
+    assert 0 <= metrics['dense/mean_angle'] < 180
+
+
+@pytest.mark.parametrize('method', ['ctal-ss', 'mtpsl'])
+def test_configs_parse_and_point_at_shipped_splits(method):
+    for setting in ('full', 'onelabel', 'randomlabels'):
+        cfg = Config.fromfile(
+            osp.join(CONFIGS, f'nyuv2_segnet_{method}_{setting}.py'))
+        dataset = cfg.train_dataloader.dataset
+        assert dataset.label_setting == setting
+        if setting != 'full':
+            split = osp.join(CONFIGS, '..', '..', dataset.labels_weights)
+            assert osp.isfile(split) and split.endswith(f'{setting}.pth')
+        if method == 'mtpsl':
+            assert cfg.train_dataloader.batch_size == 2
+            assert cfg.model.regularizer.type == 'MTPSLLoss'
+            assert cfg.optim_wrapper.optimizer.lr == 1e-4
+        else:
+            assert cfg.train_dataloader.batch_size == 8
+            assert cfg.model.refiner.type == 'CTALModule'
+            assert cfg.model.refiner.gamma == 0.05
+            assert cfg.optim_wrapper.optimizer.weight_decay == 1e-4
+            assert cfg.param_scheduler[0].type == 'CosineAnnealingLR'
