@@ -13,12 +13,13 @@ Example:
 import argparse
 import os.path as osp
 import sys
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import matplotlib
 
 matplotlib.use('Agg')  # files only; no display on servers
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -56,7 +57,7 @@ def run_features(path: str, prefix: str,
     return latents[task]
 
 
-def plot_scree(curves: Dict[str, np.ndarray], title: str = ''):
+def plot_scree(curves: Dict[str, np.ndarray], title: str = '') -> Figure:
     """One figure with a scree line per run, log-scale y.
 
     Args:
@@ -83,7 +84,8 @@ def plot_scree(curves: Dict[str, np.ndarray], title: str = ''):
 
 
 def scree_report(paths: Sequence[str], labels: Optional[Sequence[str]],
-                 prefix: str, task: Optional[str]):
+                 prefix: str, task: Optional[str]
+                 ) -> Tuple[Dict[str, np.ndarray], str]:
     """Scree curves and the 90 % / 99 % table of several runs.
 
     Args:

@@ -17,7 +17,7 @@ import glob
 import json
 import os.path as osp
 import sys
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from latents_io import markdown_table, run_labels  # noqa: E402
@@ -117,7 +117,8 @@ def order_columns(runs: Sequence[Dict[str, float]]) -> List[str]:
 
 
 def summarize(work_dirs: Sequence[str],
-              labels: Optional[Sequence[str]] = None):
+              labels: Optional[Sequence[str]] = None
+              ) -> Tuple[List[str], List[list]]:
     """The metrics of several runs as table rows.
 
     Args:
@@ -139,7 +140,7 @@ def summarize(work_dirs: Sequence[str],
     return header, rows
 
 
-def format_cell(value) -> str:
+def format_cell(value: object) -> str:
     """A table cell: 4 decimals for floats, '–' for a missing value."""
     if value is None:
         return '–'
