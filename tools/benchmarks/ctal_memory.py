@@ -12,7 +12,11 @@ On CUDA the peaks come from ``torch.cuda.max_memory_allocated``; on CPU
 each implementation runs in a fresh subprocess that resets the kernel's
 peak-RSS counter just before the call (``/proc/self/clear_refs``) and reads
 ``VmHWM`` after it, since CPU tensors bypass Python's allocator (tracemalloc
-does not see them).
+does not see them). The CPU run takes minutes (the naive grouped conv and
+its backward at HW = 6912); ``--size 36 48`` gives a quick check.
+
+Measured (batch 1): CPU ratio 0.215 infer / 0.221 train; H100 0.162 / 0.154
+(0.167 / 0.161 at batch 8); max abs diff <= 5e-8.
 
 Example:
     python tools/benchmarks/ctal_memory.py
