@@ -1,0 +1,6 @@
+# Baseline: UniAD without NexusFlow under the domain split (map labels in
+# Boston only, track labels in Singapore only).
+_base_ = ['./uniad_domainsplit.py']
+
+model = dict(neck=None)
+custom_hooks = []
