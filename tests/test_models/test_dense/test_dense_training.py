@@ -75,7 +75,12 @@ def test_tiny_config_trains_and_evaluates_with_runner(tiny_nyuv2, tmp_path):
 
 def test_every_dense_config_parses_and_points_at_shipped_splits():
     paths = sorted(glob.glob(osp.join(CONFIGS, 'nyuv2_*.py')))
-    assert len(paths) == 4 * len(METHODS)
+    # full, onelabel, randomlabels and a tiny twin per method
+    methods = METHODS + ('mtpsl', 'ctal-ss')
+    assert len(paths) == 4 * len(methods)
+    for method in methods:
+        assert osp.join(CONFIGS, f'nyuv2_segnet_{method}_onelabel_tiny.py') \
+            in paths
     for path in paths:
         cfg = Config.fromfile(path)
         dataset = cfg.train_dataloader.dataset
