@@ -5,10 +5,6 @@ _base_ = [
     '../_base_/datasets/nyuv2.py', '../_base_/models/dense_segnet_mtan.py',
     '../_base_/schedules/dense_adam_200e.py', '../_base_/default_runtime.py'
 ]
-custom_imports = dict(
-    imports=['nexusflow', 'nexusflow.models.dense', 'nexusflow.datasets.dense',
-             'nexusflow.evaluation.dense_metric'],
-    allow_failed_imports=False)
 default_hooks = dict(logger=dict(interval=50))
 model = dict(
     surrogates=dict(
