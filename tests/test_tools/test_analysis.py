@@ -228,6 +228,7 @@ def test_run_all_reports_ratio_lines(tmp_path, monkeypatch, capsys):
         "parser.add_argument('--quick', action='store_true')\n"
         'args = parser.parse_args()\n'
         "print('setup done')\n"
+        "print('-- one mask per batch')\n"
         "print(f'step ratio {0.5 if args.quick else 2.0} (goal <= 1.05)')\n")
     (tmp_path / 'broken.py').write_text(
         "print('memory ratio 1.2')\nraise SystemExit('no data')\n")
@@ -238,7 +239,8 @@ def test_run_all_reports_ratio_lines(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     report = out[out.index('== benchmark ratios =='):]
     assert '-- fast.py --quick' in report
-    assert 'step ratio 0.5 (goal <= 1.05)' in report
+    assert '-- one mask per batch\n     step ratio 0.5 (goal <= 1.05)' \
+        in report
     assert 'setup done' not in report
     assert 'memory ratio 1.2   [no goal stated]' in report
     assert '== 1/2 scripts succeeded ==' in report

@@ -20,6 +20,7 @@ from typing import List, Sequence
 
 HERE = osp.dirname(osp.abspath(__file__))
 RATIO = re.compile(r'\bratio', re.IGNORECASE)
+HEADING = re.compile(r'\s*(==|--)')
 
 
 def find_scripts(folder: str, only: Sequence[str] = (),
@@ -57,9 +58,19 @@ def supports_quick(path: str) -> bool:
 
 
 def ratio_lines(output: str) -> List[str]:
-    """The lines of ``output`` that report a ratio."""
-    return [line.strip() for line in output.splitlines()
-            if RATIO.search(line)]
+    """The lines of ``output`` that report a ratio, each preceded by the
+    section heading (a line starting with ``==`` or ``--``) it falls under,
+    so that ratios of different settings can be told apart."""
+    lines, heading = [], None
+    for line in output.splitlines():
+        if HEADING.match(line):
+            heading = line.strip()
+        elif RATIO.search(line):
+            if heading is not None:
+                lines.append(heading)
+                heading = None
+            lines.append(line.strip())
+    return lines
 
 
 def run_script(path: str, full: bool, timeout: float) -> dict:
@@ -109,8 +120,11 @@ def report(results: Sequence[dict]) -> str:
         if not res['lines']:
             out.append('   (no ratio line)')
         for line in res['lines']:
+            if HEADING.match(line):
+                out.append(f'   {line}')
+                continue
             note = '' if 'goal' in line.lower() else '   [no goal stated]'
-            out.append(f'   {line}{note}')
+            out.append(f'     {line}{note}')
     failed = [res for res in results if not res['ok']]
     out.append(f'== {len(results) - len(failed)}/{len(results)} scripts '
                f'succeeded ==')
