@@ -105,7 +105,7 @@ def _fmt(value) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--uniad-iters', type=int, default=120,
+    parser.add_argument('--uniad-iters', type=int, default=300,
                         help='training iterations of the track + map model')
     parser.add_argument('--dense-epochs', type=int, default=20,
                         help='training epochs of each dense method')
