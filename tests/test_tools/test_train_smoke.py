@@ -1,15 +1,18 @@
 """The stack end to end: mmdet3d's stock CenterPoint pillar config trains on
-the synthetic nuScenes set through tools/train.py (single process and two
-gloo processes via tools/dist_train.sh), and tools/test.py evaluates it with
-the devkit."""
+the synthetic nuScenes set through tools/train.py, resumes, and tools/test.py
+evaluates it with the devkit; it and the UniAD-tiny + NexusFlow config train
+as two gloo processes via tools/dist_train.sh."""
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
 
+import pytest
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = 'configs/nexusflow/centerpoint_pillar_tiny.py'
+UNIAD_TINY = 'configs/nexusflow/uniad_domainsplit_tiny.py'
 
 
 def run(cmd, root, timeout=600):
@@ -44,12 +47,14 @@ def test_train_then_test(synthetic_nuscenes_infos, tmp_path):
     assert 0.0 <= nds <= 1.0
 
 
-def test_dist_train_two_cpu_processes(synthetic_nuscenes_infos, tmp_path):
+@pytest.mark.parametrize('config', [TINY, UNIAD_TINY])
+def test_dist_train_two_cpu_processes(synthetic_nuscenes_infos, tmp_path,
+                                      config):
     root = synthetic_nuscenes_infos['root'].rstrip('/')
     work = tmp_path / 'dist'
-    env_port = str(29600 + os.getpid() % 300)
+    env_port = str(29600 + os.getpid() % 300 + (config == UNIAD_TINY))
     result = run(['env', f'PORT={env_port}', 'bash', 'tools/dist_train.sh',
-                  TINY, '2', '--work-dir', str(work), '--cfg-options',
+                  config, '2', '--work-dir', str(work), '--cfg-options',
                   'train_cfg.max_iters=1', 'train_cfg.val_interval=10',
                   'default_hooks.checkpoint.interval=1'], root)
     log = result.stdout + result.stderr
