@@ -5,12 +5,11 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.runner import Runner
 from mmengine.structures import BaseDataElement
 
 from mmdet3d.registry import MODELS
-from nexusflow.datasets.dense import NYUv2MTLDataset
+from dense_helpers import train_onelabel
 from nexusflow.models.dense import (CTALModule, DenseMTLModel,
                                     interleave_affinities, task_affinity)
 
@@ -153,32 +152,9 @@ def test_ctal_training_on_onelabel_improves_every_task(tiny_nyuv2):
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     assert model.refiner.efficient
-    train = NYUv2MTLDataset(data_root=tiny_nyuv2, label_setting='onelabel')
-    full = NYUv2MTLDataset(data_root=tiny_nyuv2)
-    batch = pseudo_collate([full[i] for i in range(len(full))])
-    before = _final_losses(model, batch)
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    gen = torch.Generator().manual_seed(0)
-    for _ in range(30):
-        index = torch.randperm(len(train), generator=gen)[:4].tolist()
-        step = pseudo_collate([train[i] for i in index])
-        losses = model.loss(torch.stack(step['inputs']),
-                            step['data_samples'])
-        optimizer.zero_grad()
-        sum(v for k, v in losses.items() if k.startswith('loss')).backward()
-        optimizer.step()
-    after = _final_losses(model, batch)
+    before, after = train_onelabel(model, tiny_nyuv2, steps=30)
     for task in model.tasks:
         assert after[task] < 0.95 * before[task], (task, before, after)
-
-
-def _final_losses(model, batch):
-    model.eval()
-    with torch.no_grad():
-        losses = model.loss(torch.stack(batch['inputs']),
-                            batch['data_samples'])
-    model.train()
-    return {t: float(losses[f'loss_{t}']) for t in model.tasks}
 
 
 def test_ctal_tiny_config_trains_and_evaluates_with_runner(tiny_nyuv2,

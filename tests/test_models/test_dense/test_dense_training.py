@@ -6,25 +6,14 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.runner import Runner
 
 from mmdet3d.registry import MODELS
-from nexusflow.datasets.dense import NYUv2MTLDataset
+from dense_helpers import train_onelabel
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs',
                    'dense')
 METHODS = ('stl', 'mtl', 'nexusflow', 'jtr')
-
-
-def _task_losses(model, batch):
-    """Supervised loss per task on fully labeled data, eval mode."""
-    model.eval()
-    with torch.no_grad():
-        losses = model.loss(torch.stack(batch['inputs']),
-                            batch['data_samples'])
-    model.train()
-    return {t: float(losses[f'loss_{t}']) for t in model.tasks}
 
 
 @pytest.mark.parametrize('method', METHODS)
@@ -33,23 +22,7 @@ def test_training_on_onelabel_improves_every_task(method, tiny_nyuv2):
         osp.join(CONFIGS, f'nyuv2_segnet_{method}_onelabel_tiny.py'))
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
-    train = NYUv2MTLDataset(data_root=tiny_nyuv2, label_setting='onelabel')
-    assert (train.label_mask.sum(axis=1) == 1).all()
-    full = NYUv2MTLDataset(data_root=tiny_nyuv2)
-    full_batch = pseudo_collate([full[i] for i in range(len(full))])
-    before = _task_losses(model, full_batch)
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    gen = torch.Generator().manual_seed(0)
-    for _ in range(40):
-        index = torch.randperm(len(train), generator=gen)[:4].tolist()
-        batch = pseudo_collate([train[i] for i in index])
-        losses = model.loss(torch.stack(batch['inputs']),
-                            batch['data_samples'])
-        loss = sum(v for k, v in losses.items() if k.startswith('loss'))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    after = _task_losses(model, full_batch)
+    before, after = train_onelabel(model, tiny_nyuv2, steps=40)
     for task in model.tasks:
         assert after[task] < 0.95 * before[task], (task, before, after)
 
