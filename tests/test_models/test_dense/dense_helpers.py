@@ -3,6 +3,7 @@ from typing import Callable, Dict, Optional, Tuple
 
 import torch
 from mmengine.dataset import pseudo_collate
+from mmengine.structures import BaseDataElement
 
 from nexusflow.datasets.dense import NYUv2MTLDataset
 
@@ -50,3 +51,17 @@ def train_onelabel(model, data_root: str, steps: int,
         sum(v for k, v in losses.items() if k.startswith('loss')).backward()
         optimizer.step()
     return before, task_losses(model, full_batch)
+
+
+def make_sample(mask: dict, size=(8, 12), seed: int = 0):
+    """A data sample with random targets for the tasks ``mask`` labels."""
+    gen = torch.Generator().manual_seed(seed)
+    sample = BaseDataElement(metainfo=dict(task_mask=mask))
+    if mask['semantic']:
+        sample.gt_semantic = torch.randint(-1, 5, size, generator=gen)
+    if mask['depth']:
+        sample.gt_depth = torch.rand((1, ) + size, generator=gen) + 0.5
+    if mask['normal']:
+        normal = torch.randn((3, ) + size, generator=gen)
+        sample.gt_normal = normal / normal.norm(dim=0, keepdim=True)
+    return sample

@@ -6,10 +6,9 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
-from mmengine.structures import BaseDataElement
 
 from mmdet3d.registry import MODELS
-from dense_helpers import train_onelabel
+from dense_helpers import make_sample, train_onelabel
 from nexusflow.models.dense import (CTALModule, DenseMTLModel,
                                     interleave_affinities, task_affinity)
 
@@ -106,19 +105,6 @@ def test_bad_arguments_raise_clear_errors():
         module({t: torch.zeros(1, 4, 2, 2) for t in ('semantic', 'depth')})
 
 
-def _sample(mask, size=(8, 12), seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    sample = BaseDataElement(metainfo=dict(task_mask=mask))
-    if mask['semantic']:
-        sample.gt_semantic = torch.randint(-1, 5, size, generator=gen)
-    if mask['depth']:
-        sample.gt_depth = torch.rand((1, ) + size, generator=gen) + 0.5
-    if mask['normal']:
-        normal = torch.randn((3, ) + size, generator=gen)
-        sample.gt_normal = normal / normal.norm(dim=0, keepdim=True)
-    return sample
-
-
 def test_unlabeled_tasks_get_exact_zero_initial_and_final_losses():
     torch.manual_seed(0)
     model = DenseMTLModel(
@@ -128,7 +114,7 @@ def test_unlabeled_tasks_get_exact_zero_initial_and_final_losses():
         refiner=dict(type='CTALModule', size=(4, 6), chunk_size=8))
     mask = dict(semantic=True, depth=False, normal=False)
     losses = model.loss(torch.randn(2, 3, 8, 12),
-                        [_sample(mask, seed=1), _sample(mask, seed=2)])
+                        [make_sample(mask, seed=1), make_sample(mask, seed=2)])
     for task in ('depth', 'normal'):
         for key in (f'loss_{task}', f'loss_{task}_init'):
             assert losses[key].item() == 0.0 and losses[key].requires_grad

@@ -3,6 +3,7 @@ import pytest
 import torch
 from mmengine.structures import BaseDataElement
 
+from dense_helpers import make_sample
 from nexusflow.models.dense import DenseMTLModel
 
 TASKS = dict(semantic=dict(num_classes=5), depth=dict(), normal=dict())
@@ -14,19 +15,6 @@ def _model(**kwargs):
                          tasks=TASKS, **kwargs)
 
 
-def _sample(mask, size=(8, 12), seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    sample = BaseDataElement(metainfo=dict(task_mask=mask))
-    if mask['semantic']:
-        sample.gt_semantic = torch.randint(-1, 5, size, generator=gen)
-    if mask['depth']:
-        sample.gt_depth = torch.rand((1, ) + size, generator=gen) + 0.5
-    if mask['normal']:
-        normal = torch.randn((3, ) + size, generator=gen)
-        sample.gt_normal = normal / normal.norm(dim=0, keepdim=True)
-    return sample
-
-
 ONLY_SEMANTIC = dict(semantic=True, depth=False, normal=False)
 ONLY_DEPTH = dict(semantic=False, depth=True, normal=False)
 
@@ -34,7 +22,7 @@ ONLY_DEPTH = dict(semantic=False, depth=True, normal=False)
 def test_unlabeled_task_loss_is_exact_zero_and_keeps_graph():
     model = _model()
     inputs = torch.randn(2, 3, 8, 12)
-    samples = [_sample(ONLY_SEMANTIC, seed=1), _sample(ONLY_SEMANTIC, seed=2)]
+    samples = [make_sample(ONLY_SEMANTIC, seed=1), make_sample(ONLY_SEMANTIC, seed=2)]
     losses = model.loss(inputs, samples)
     assert losses['loss_depth'].item() == 0.0
     assert losses['loss_normal'].item() == 0.0
@@ -51,7 +39,7 @@ def test_loss_reads_only_labeled_samples():
     model = _model()
     model.eval()  # BatchNorm batch statistics would couple the samples
     inputs = torch.randn(2, 3, 8, 12)
-    mixed = [_sample(ONLY_DEPTH, seed=1), _sample(ONLY_SEMANTIC, seed=2)]
+    mixed = [make_sample(ONLY_DEPTH, seed=1), make_sample(ONLY_SEMANTIC, seed=2)]
     loss = model.loss(inputs, mixed)
     single = model.loss(inputs[:1], mixed[:1])
     assert torch.allclose(loss['loss_depth'], single['loss_depth'])
@@ -65,7 +53,7 @@ def test_loss_reads_only_labeled_samples():
 
 def test_sample_without_task_mask_is_fully_labeled():
     model = _model()
-    sample = _sample(dict(semantic=True, depth=True, normal=True))
+    sample = make_sample(dict(semantic=True, depth=True, normal=True))
     sample.set_metainfo(dict(task_mask=None))
     losses = model.loss(torch.randn(1, 3, 8, 12), [sample])
     assert all(losses[f'loss_{t}'] > 0 for t in TASKS)
@@ -103,8 +91,8 @@ def test_nexusflow_alignment_covers_unlabeled_tasks():
         alignment=dict(type='CentroidAlignmentLoss'), align_weight=0.5)
     model = _model(surrogates=surrogates)
     losses = model.loss(torch.randn(2, 3, 8, 12),
-                        [_sample(ONLY_SEMANTIC),
-                         _sample(ONLY_SEMANTIC, seed=3)])
+                        [make_sample(ONLY_SEMANTIC),
+                         make_sample(ONLY_SEMANTIC, seed=3)])
     assert losses['loss_align'] > 0
     assert {'dist_semantic', 'dist_depth', 'dist_normal'} <= set(losses)
     losses['loss_align'].backward()
