@@ -4,6 +4,8 @@ Each loss averages over the valid pixels of the samples labeled for its
 task. With no such pixel it returns ``pred.sum() * 0.0``: an exact zero
 that keeps the head's parameters in the graph (DDP needs them used).
 """
+from typing import Dict, Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -73,8 +75,15 @@ TASK_LOSSES = dict(semantic=semantic_loss, depth=depth_loss,
                    normal=normal_loss)
 
 
-def target_validity(task: str, target: Tensor) -> Tensor:
-    """(B, 1, H, W) bool: pixels whose target is valid."""
+def target_validity(task: str, target: Tensor,
+                    everywhere: bool = False) -> Tensor:
+    """(B, 1, H, W) bool: pixels whose target is valid.
+
+    ``everywhere=True`` is for [0, 1] mask / heatmap targets, where a zero
+    is a valid "nothing here" rather than a missing label.
+    """
+    if everywhere:
+        return torch.ones_like(target[:, :1], dtype=torch.bool)
     if task == 'semantic':
         return (target != IGNORE_INDEX).unsqueeze(1)
     return target.abs().sum(dim=1, keepdim=True) > 0
@@ -84,3 +93,13 @@ def labeled_tensor(masks, task: str, device: torch.device) -> Tensor:
     """(B,) bool from per-sample ``{task: labeled}`` dicts."""
     return torch.tensor([m[task] for m in masks], dtype=torch.bool,
                         device=device)
+
+
+def check_mask_tasks(owner: str, mask_tasks: Sequence[str],
+                     tasks: Dict[str, int]) -> frozenset:
+    """The ``mask_tasks`` of a regularizer, checked against its tasks."""
+    unknown = [t for t in mask_tasks if t not in tasks]
+    if unknown:
+        raise ValueError(f'{owner}: mask_tasks {unknown} are not among the '
+                         f'tasks {list(tasks)}')
+    return frozenset(mask_tasks)

@@ -8,7 +8,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmdet3d.registry import MODELS
-from .dense_losses import target_validity
+from .dense_losses import check_mask_tasks, target_validity
 from .segnet_mtan import SegNetEncoder, conv_block
 
 
@@ -66,6 +66,9 @@ class JTRLoss(BaseModule):
         convs (int): conv blocks per stage. Defaults to 2.
         c_dist (float): weight of the latent distance. Defaults to 4.0.
         c_recon (float): weight of the reconstructions. Defaults to 2.0.
+        mask_tasks (Sequence[str]): tasks whose targets are [0, 1] masks or
+            heatmaps valid at every pixel (UniAD's ``track`` heatmap and
+            ``map`` masks). Defaults to ().
         init_cfg (dict, optional): mmengine initialisation config.
     """
 
@@ -75,9 +78,12 @@ class JTRLoss(BaseModule):
                  convs: int = 2,
                  c_dist: float = 4.0,
                  c_recon: float = 2.0,
+                 mask_tasks: Sequence[str] = (),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.tasks = dict(tasks)
+        self.mask_tasks = check_mask_tasks('JTRLoss', mask_tasks,
+                                            self.tasks)
         self.stack_channels = sum(self.tasks.values())
         self.encoder = SegNetEncoder(self.stack_channels, channels, convs)
         self.decoder = JTRDecoder(channels, self.stack_channels, convs)
@@ -98,8 +104,8 @@ class JTRLoss(BaseModule):
         stack = {}
         for task, pred in preds.items():
             target = targets[task]
-            use = target_validity(task, target) & labeled[task].view(
-                -1, 1, 1, 1)
+            use = target_validity(task, target, task in self.mask_tasks) & \
+                labeled[task].view(-1, 1, 1, 1)
             if task == 'semantic':
                 target = F.one_hot(target.clamp(min=0),
                                    pred.shape[1]).permute(0, 3, 1, 2).to(

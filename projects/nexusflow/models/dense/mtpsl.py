@@ -8,7 +8,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmdet3d.registry import MODELS
-from .dense_losses import target_validity
+from .dense_losses import check_mask_tasks, target_validity
 from .segnet_mtan import conv_block
 
 
@@ -107,6 +107,9 @@ class MTPSLLoss(BaseModule):
         loss_weight (float): weight of the whole term. Defaults to 2.0.
         reg_weight (float): weight of the regularizer. Defaults to 0.5.
         tau (float): Gumbel-softmax temperature. Defaults to 1.0.
+        mask_tasks (Sequence[str]): tasks whose targets are [0, 1] masks or
+            heatmaps valid at every pixel (UniAD's ``track`` heatmap and
+            ``map`` masks). Defaults to ().
         init_cfg (dict, optional): mmengine initialisation config.
     """
 
@@ -118,6 +121,7 @@ class MTPSLLoss(BaseModule):
                  loss_weight: float = 2.0,
                  reg_weight: float = 0.5,
                  tau: float = 1.0,
+                 mask_tasks: Sequence[str] = (),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(tasks) < 2:
@@ -130,6 +134,8 @@ class MTPSLLoss(BaseModule):
         self.loss_weight = float(loss_weight)
         self.reg_weight = float(reg_weight)
         self.tau = float(tau)
+        self.mask_tasks = check_mask_tasks('MTPSLLoss', mask_tasks,
+                                            self.tasks)
 
     def _prediction_input(self, task: str, pred: Tensor) -> Tensor:
         if task == 'semantic':
@@ -176,8 +182,9 @@ class MTPSLLoss(BaseModule):
             index = labeled[target_task].nonzero(as_tuple=True)[0]
             if index.numel() == 0:
                 continue
-            valid = target_validity(target_task,
-                                    targets[target_task][index]).float()
+            valid = target_validity(
+                target_task, targets[target_task][index],
+                target_task in self.mask_tasks).float()
             label = self._label_input(target_task,
                                       targets[target_task][index],
                                       self.tasks[target_task]) * valid

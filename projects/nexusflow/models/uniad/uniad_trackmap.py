@@ -13,6 +13,7 @@ from mmdet3d.registry import MODELS
 from mmdet3d.structures import Det3DDataSample
 from ..task_mask import get_task_masks
 from .bev_alignment import relative_pose
+from .task_rasters import TrackMapRasters
 
 TASKS = ('track', 'map')
 
@@ -45,6 +46,13 @@ class UniADTrackMap(Base3DDetector):
     intermediate ``(B, C', H, W)`` feature. The host knows nothing else of
     the neck.
 
+    A ``regularizer`` (``MTPSLLoss`` or ``JTRLoss``, the dense
+    partial-label baselines) sees both tasks on one BEV grid of
+    ``regularizer_grid`` cells (see :class:`TrackMapRasters`): the track
+    task as an object-centre heatmap of the queries weighted by their
+    scores (GT: the labeled boxes' centres), the map task as its class
+    probabilities (GT: the labeled masks); its shared feature is the BEV.
+
     Inference runs frames one at a time in dataset order, keeping the
     previous BEV, the carried tracks and the track id counter between
     calls; a new ``scene_token`` (or a gap in ``frame_idx``) starts over.
@@ -61,6 +69,12 @@ class UniADTrackMap(Base3DDetector):
         neck (dict, optional): module between the BEV encoder and the
             heads; its ``forward(bev)`` must return the BEV and its
             ``loss(task_feats)`` a loss dict.
+        regularizer (dict, optional): a dense partial-label regularizer
+            called as ``regularizer(preds, targets, labeled, feats)``;
+            ``tasks`` and ``mask_tasks`` are filled in.
+        regularizer_grid (Sequence[int]): ``(H, W)`` of the grid the
+            regularizer sees; divisible by its total pooling. Defaults to
+            ``(200, 200)``.
         detach_prev_bev (bool): stop gradients through the previous frame's
             BEV (BEVFormer's choice; saves memory). Defaults to True.
         data_preprocessor (dict, optional): defaults to
@@ -77,6 +91,8 @@ class UniADTrackMap(Base3DDetector):
                  track_head: dict,
                  map_head: dict,
                  neck: Optional[dict] = None,
+                 regularizer: Optional[dict] = None,
+                 regularizer_grid: Sequence[int] = (200, 200),
                  detach_prev_bev: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  train_cfg: Optional[dict] = None,
@@ -97,6 +113,14 @@ class UniADTrackMap(Base3DDetector):
             raise ValueError(f'UniADTrackMap: the neck has tasks '
                              f'{sorted(tasks)}; this model feeds it '
                              f'{sorted(TASKS)}')
+        self.regularizer, self.rasters = None, None
+        if regularizer is not None:
+            self.rasters = TrackMapRasters(self.track_head.pc_range,
+                                           regularizer_grid,
+                                           self.map_head.num_classes)
+            self.regularizer = MODELS.build(
+                dict(regularizer, tasks=self.rasters.channels,
+                     mask_tasks=list(TASKS)))
         self.detach_prev_bev = detach_prev_bev
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
@@ -248,10 +272,14 @@ class UniADTrackMap(Base3DDetector):
             self._check_unlabeled_gt(samples, masks)
             meta = self._frame_meta(samples, num_cams, device)
             bev, prev2curr = self._bev(imgs[:, t], meta, prev)
-            losses, track_feat, tracks = self._track_losses(
+            losses, track_feat, tracks, track_outs = self._track_losses(
                 bev, samples, masks, tracks, prev2curr, meta, prev)
-            map_losses, map_feat = self._map_losses(bev, samples, masks)
+            map_losses, map_feat, map_logits = self._map_losses(
+                bev, samples, masks)
             losses.update(map_losses)
+            if self.regularizer is not None:
+                losses.update(self._regularizer_losses(
+                    bev, samples, masks, track_outs, map_logits))
             if self.neck is not None:
                 losses.update(self.neck.loss(dict(track=track_feat,
                                                   map=map_feat)))
@@ -265,9 +293,9 @@ class UniADTrackMap(Base3DDetector):
     def _track_losses(self, bev: Tensor, samples: list, masks: list,
                       tracks: list, prev2curr: Optional[Tensor], meta: dict,
                       prev: Optional[dict]) -> tuple:
-        """Track losses of one frame, the query feature for the neck and
-        the tracks to carry."""
-        labeled, outputs_any, hidden = [], None, []
+        """Track losses of one frame, the query feature for the neck, the
+        tracks to carry and each sample's head outputs."""
+        labeled, outputs_any, hidden, per_sample = [], None, [], []
         next_tracks = []
         for b, sample in enumerate(samples):
             carried = tracks[b]
@@ -276,6 +304,7 @@ class UniADTrackMap(Base3DDetector):
                 carried = self.track_head.propagate(carried, prev2curr[b], dt)
             instances, outputs = self.track_head(bev[b:b + 1], carried)
             hidden.append(outputs['hidden'])
+            per_sample.append(outputs)
             outputs_any = outputs
             if masks[b]['track']:
                 losses, obj_ids = self.track_head.loss(
@@ -294,17 +323,39 @@ class UniADTrackMap(Base3DDetector):
             losses = self.track_head.zero_loss(outputs_any)
         losses['loss_track_cls'] = losses['loss_track_cls'] + \
             self.track_head.parameter_tie()
-        return losses, _pad_queries(hidden), next_tracks
+        return losses, _pad_queries(hidden), next_tracks, per_sample
 
-    def _map_losses(self, bev: Tensor, samples: list,
-                    masks: list) -> Tuple[Dict[str, Tensor], Tensor]:
-        """Map losses of one frame and the map feature for the neck."""
+    def _map_losses(self, bev: Tensor, samples: list, masks: list
+                    ) -> Tuple[Dict[str, Tensor], Tensor, Tensor]:
+        """Map losses of one frame, the map feature for the neck and the
+        logits."""
         logits, feat = self.map_head(bev)
         index = [b for b, mask in enumerate(masks) if mask['map']]
         if not index:
-            return self.map_head.zero_loss(logits), feat
+            return self.map_head.zero_loss(logits), feat, logits
         gt_masks = [samples[b].gt_map.masks for b in index]
-        return self.map_head.loss(logits[index], gt_masks), feat
+        return self.map_head.loss(logits[index], gt_masks), feat, logits
+
+    def _regularizer_losses(self, bev: Tensor, samples: list, masks: list,
+                            track_outs: List[dict],
+                            map_logits: Tensor) -> Dict[str, Tensor]:
+        """The regularizer's terms of one frame, on the common BEV grid."""
+        rasters, device = self.rasters, bev.device
+        track_preds, track_targets = [], []
+        for outputs, sample, mask in zip(track_outs, samples, masks):
+            track_preds.append(rasters.track_prediction(
+                outputs['box_codes'][-1], outputs['cls_scores'][-1]))
+            gt = sample.get('gt_instances_3d') if mask['track'] else None
+            boxes = None if gt is None else getattr(gt.bboxes_3d, 'tensor',
+                                                    gt.bboxes_3d)
+            track_targets.append(rasters.track_target(boxes, device))
+        map_targets = [s.gt_map.masks if m['map'] else None
+                       for s, m in zip(samples, masks)]
+        preds, targets, labeled = rasters.build(
+            track_preds, track_targets, map_logits, map_targets,
+            [m['track'] for m in masks], [m['map'] for m in masks])
+        return self.regularizer(preds, targets, labeled,
+                                dict(track=bev, map=bev))
 
     # ---------------------------------------------------------- inference
     def predict(self, batch_inputs: dict,
