@@ -12,7 +12,8 @@ from nexusflow.models import PlainMLP, RealNVPFlow
 
 CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))), 'configs', 'nexusflow')
-VARIANTS = ('fullsup', 'baseline_domainsplit', 'domainsplit_noinv',
+VARIANTS = ('fullsup', 'baseline_domainsplit', 'mtpsl_domainsplit',
+            'jtr_domainsplit', 'domainsplit_noinv',
             'domainsplit_4layers', 'domainsplit_8layers',
             'domainsplit_onestage')
 PAPER_RULES = dict(map=['boston-seaport'], track=['singapore-*'])
@@ -32,7 +33,11 @@ def test_variant_changes_only_what_it_names(variant, size):
         assert rules == dict(map=None, track=None)
     else:
         assert rules == PAPER_RULES
-    if variant in ('fullsup', 'baseline_domainsplit'):
+    regularizer = dict(mtpsl_domainsplit='MTPSLLoss',
+                       jtr_domainsplit='JTRLoss').get(variant)
+    assert (cfg.model.get('regularizer') or {}).get('type') == regularizer
+    if variant in ('fullsup', 'baseline_domainsplit', 'mtpsl_domainsplit',
+                   'jtr_domainsplit'):
         assert cfg.model.neck is None and hooks == []
         return
     ref_hook = ref.custom_hooks[0]
