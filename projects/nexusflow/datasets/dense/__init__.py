@@ -1,5 +1,7 @@
 """Dense multi-task benchmarks: NYUv2 and Cityscapes in the MTAN ``.npy``
-layout, with the MTPSL/JTR partial-label settings."""
+layout, with the MTPSL/JTR partial-label settings and JTR's
+augmentations."""
+from .augment import PHOTOMETRIC_OPS, DenseRandAugment, DenseRandomScaleCrop
 from .cityscapes_dataset import CityscapesMTLDataset
 from .dense_mtl_dataset import DenseMTLDataset
 from .label_weights import (SETTINGS, load_label_weights, make_label_weights,
@@ -12,7 +14,8 @@ from .transforms import (TARGET_CHANNELS, LoadDenseMTLSample,
                          PackDenseMTLInputs, stack_targets)
 
 __all__ = [
-    'CityscapesMTLDataset', 'DenseMTLDataset', 'LoadDenseMTLSample',
+    'CityscapesMTLDataset', 'DenseMTLDataset', 'DenseRandAugment',
+    'DenseRandomScaleCrop', 'LoadDenseMTLSample', 'PHOTOMETRIC_OPS',
     'NYUV2_CLASSES', 'NYUv2MTLDataset', 'PackDenseMTLInputs', 'SETTINGS',
     'TARGET_CHANNELS', 'create_synthetic_cityscapes',
     'create_synthetic_nyuv2', 'load_label_weights', 'make_label_weights',
