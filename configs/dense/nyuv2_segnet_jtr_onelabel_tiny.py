@@ -1,6 +1,6 @@
 # CPU smoke twin of nyuv2_segnet_jtr_onelabel.py on the synthetic set of
-# ../_base_/datasets/nyuv2_synthetic_tiny.py (onelabel); 12 Adam
-# iterations, then one validation.
+# ../_base_/datasets/nyuv2_synthetic_tiny.py (onelabel) with JTR's
+# augmentations; 12 Adam iterations, then one validation.
 _base_ = [
     './nyuv2_segnet_jtr_full.py',
     '../_base_/datasets/nyuv2_synthetic_tiny.py'

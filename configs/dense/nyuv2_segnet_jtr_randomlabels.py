@@ -5,3 +5,7 @@ _base_ = './nyuv2_segnet_jtr_full.py'
 train_dataloader = dict(
     dataset=dict(label_setting='randomlabels',
                  labels_weights='data_splits/nyuv2/randomlabels.pth'))
+# Delta_m against the STL results of JTR's supplementary Tab. 11
+# (randomlabels; `stl_reference` in ../_base_/datasets/nyuv2.py).
+val_evaluator = dict(reference=_base_.stl_reference['randomlabels'])
+test_evaluator = val_evaluator

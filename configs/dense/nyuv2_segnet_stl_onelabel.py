@@ -4,3 +4,7 @@ _base_ = './nyuv2_segnet_stl_full.py'
 train_dataloader = dict(
     dataset=dict(label_setting='onelabel',
                  labels_weights='data_splits/nyuv2/onelabel.pth'))
+# Delta_m against the STL results of JTR's supplementary Tab. 11
+# (onelabel; `stl_reference` in ../_base_/datasets/nyuv2.py).
+val_evaluator = dict(reference=_base_.stl_reference['onelabel'])
+test_evaluator = val_evaluator

@@ -17,7 +17,9 @@ train_dataloader = dict(
         data_root=data_root,
         split='train',
         num_classes=num_classes,
-        # 'full' or 'onelabel' (data_splits/cityscapes/onelabel.pth).
+        # 'full' or 'onelabel' (data_splits/cityscapes/onelabel.pth);
+        # 'randomlabels' (one or two labels out of three or more tasks)
+        # does not exist for the two Cityscapes tasks.
         label_setting='full',
         labels_weights=None,
         pipeline=pipeline))
@@ -36,6 +38,13 @@ val_dataloader = dict(
         pipeline=pipeline))
 test_dataloader = val_dataloader
 
+# Single-task (STL) SegNet results, 7 classes, JTR (CVPR 2024) supplementary
+# Tab. 11 (with RandAugment): mIoU and depth abs err -- the metrics of its
+# Delta% (Tab. 12). The onelabel configs pass them as the evaluator's
+# `reference`, which adds delta_m (without one, as here, there is none); they
+# do not apply to 19 classes, and the papers give no SegNet STL under full
+# labels.
+stl_reference = dict(onelabel=dict(miou=70.32, abs_err=0.0134))
 val_evaluator = dict(type='DenseMTLMetric', tasks=tasks,
-                     num_classes=num_classes, reference=None)
+                     num_classes=num_classes)
 test_evaluator = val_evaluator

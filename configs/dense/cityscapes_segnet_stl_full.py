@@ -1,0 +1,3 @@
+# Single-task learning: one SegNet-MTAN per task (the Delta_m reference).
+_base_ = './cityscapes_segnet_mtl_full.py'
+model = dict(separate=True)
