@@ -5,12 +5,27 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
+from mmdet.models.backbones.resnet import BasicBlock
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from mmdet3d.registry import MODELS
-from .segnet_mtan import conv_block
+
+
+def residual_blocks(channels: int, num_blocks: int) -> nn.Sequential:
+    """``num_blocks`` ResNet basic blocks of constant width: the body of
+    CTAL's initial-prediction heads (the paper uses two).
+
+    Args:
+        channels (int): input and output width.
+        num_blocks (int): number of blocks; 0 gives an identity.
+
+    Returns:
+        nn.Sequential: the blocks.
+    """
+    return nn.Sequential(
+        *[BasicBlock(channels, channels) for _ in range(num_blocks)])
 
 
 def task_affinity(feat: Tensor) -> Tensor:
@@ -50,8 +65,12 @@ class CTALModule(BaseModule):
     """Cross-task affinity learning between initial and final predictions.
 
     For each task k, the initial-prediction decoder gives features
-    ``F_k^i`` (a conv block on the task's decoder features) and a
-    deep-supervised initial prediction. At the affinity resolution
+    ``F_k^i`` (two residual blocks on the task's decoder features, as in
+    the paper) and a deep-supervised initial prediction (a 1x1 conv on
+    ``F_k^i``). With ``with_initial=False`` the input features are used as
+    ``F_k^i`` directly and no initial prediction is made; the multi-scale
+    framework (:class:`CTALMultiScale`) makes its initial predictions per
+    scale before fusing them. At the affinity resolution
     ``size = (H, W)``:
 
     1. intra-task: ``A_k = Gram(normalize(F_k^i))`` (HW x HW);
@@ -86,6 +105,10 @@ class CTALModule(BaseModule):
         gamma (float): blending factor. Defaults to 0.05.
         efficient (bool): chunked diffusion. Defaults to True.
         chunk_size (int): columns per chunk. Defaults to 1024.
+        with_initial (bool): own the initial-prediction decoders and heads.
+            Defaults to True.
+        initial_blocks (int): residual blocks per initial-prediction
+            decoder. Defaults to 2.
         init_cfg (dict, optional): mmengine initialisation config.
     """
 
@@ -97,32 +120,44 @@ class CTALModule(BaseModule):
                  gamma: float = 0.05,
                  efficient: bool = True,
                  chunk_size: int = 1024,
+                 with_initial: bool = True,
+                 initial_blocks: int = 2,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(tasks) < 2:
             raise ValueError(f'CTALModule: needs at least two tasks, got '
                              f'{list(tasks)}')
+        if not isinstance(in_channels, int):
+            raise ValueError(f'CTALModule: in_channels must be one width '
+                             f'(single-scale features), got {in_channels}; '
+                             f'use CTALMultiScale for a multi-scale backbone')
         if len(size) != 2 or min(size) < 1:
             raise ValueError(f'CTALModule: size must be (H, W), got {size}')
         if kernel_size % 2 != 1 or chunk_size < 1:
             raise ValueError(f'CTALModule: kernel_size must be odd and '
                              f'chunk_size positive, got {kernel_size}, '
                              f'{chunk_size}')
+        if initial_blocks < 0:
+            raise ValueError(f'CTALModule: initial_blocks must be >= 0, got '
+                             f'{initial_blocks}')
         self.task_names = list(tasks)
+        self.out_channels = int(in_channels)
         self.size = (int(size[0]), int(size[1]))
         self.gamma = float(gamma)
         self.efficient = efficient
         self.chunk_size = int(chunk_size)
         num_tasks = len(self.task_names)
         hw = self.size[0] * self.size[1]
-        self.initial = nn.ModuleDict({
-            task: conv_block(in_channels, in_channels)
-            for task in self.task_names
-        })
-        self.initial_heads = nn.ModuleDict({
-            task: nn.Conv2d(in_channels, channels, 1)
-            for task, channels in tasks.items()
-        })
+        self.initial = self.initial_heads = None
+        if with_initial:
+            self.initial = nn.ModuleDict({
+                task: residual_blocks(in_channels, initial_blocks)
+                for task in self.task_names
+            })
+            self.initial_heads = nn.ModuleDict({
+                task: nn.Conv2d(in_channels, channels, 1)
+                for task, channels in tasks.items()
+            })
         self.projections = nn.ModuleDict({
             task: nn.Conv2d(in_channels, in_channels, 1)
             for task in self.task_names
@@ -220,6 +255,30 @@ class CTALModule(BaseModule):
             total = part if total is None else total + part
         return [(d / hw).view_as(p) for d, p in zip(total, projs)]
 
+    def distill(self, initial: Sequence[Tensor]) -> List[Tensor]:
+        """Steps 1-3 and the blend on the initial-prediction features.
+
+        Args:
+            initial (Sequence[Tensor]): ``F^i`` per task, in task order,
+                (B, C, H', W').
+
+        Returns:
+            list[Tensor]: refined features ``F^r`` (B, C, H', W').
+        """
+        small = [self._resize(f) for f in initial]
+        projs = [self.projections[t](f)
+                 for t, f in zip(self.task_names, small)]
+        diffuse = self.diffuse_efficient if self.efficient else \
+            self.diffuse_naive
+        refined = []
+        for feat, diffused in zip(initial, diffuse(small, projs)):
+            if diffused.shape[-2:] != feat.shape[-2:]:
+                diffused = F.interpolate(diffused, size=feat.shape[-2:],
+                                         mode='bilinear',
+                                         align_corners=False)
+            refined.append(self.gamma * diffused + (1 - self.gamma) * feat)
+        return refined
+
     def forward(self, feats: Dict[str, Tensor]
                 ) -> Tuple[Dict[str, Tensor], Dict[str, Tensor]]:
         """Refines the task features.
@@ -230,26 +289,19 @@ class CTALModule(BaseModule):
 
         Returns:
             tuple[dict, dict]: refined features ``F^r`` (B, C, H', W') and
-            raw initial predictions (B, O_t, H', W') per task.
+            raw initial predictions (B, O_t, H', W') per task (empty with
+            ``with_initial=False``).
         """
         missing = [t for t in self.task_names if t not in feats]
         if missing:
             raise ValueError(f'CTALModule: features of tasks {missing} '
                              f'missing, got {list(feats)}')
-        initial = [self.initial[t](feats[t]) for t in self.task_names]
-        initial_preds = {t: self.initial_heads[t](f)
-                         for t, f in zip(self.task_names, initial)}
-        small = [self._resize(f) for f in initial]
-        projs = [self.projections[t](f)
-                 for t, f in zip(self.task_names, small)]
-        diffuse = self.diffuse_efficient if self.efficient else \
-            self.diffuse_naive
-        refined = {}
-        for task, feat, diffused in zip(self.task_names, initial,
-                                        diffuse(small, projs)):
-            if diffused.shape[-2:] != feat.shape[-2:]:
-                diffused = F.interpolate(diffused, size=feat.shape[-2:],
-                                         mode='bilinear',
-                                         align_corners=False)
-            refined[task] = self.gamma * diffused + (1 - self.gamma) * feat
+        if self.initial is None:
+            initial = [feats[t] for t in self.task_names]
+            initial_preds = {}
+        else:
+            initial = [self.initial[t](feats[t]) for t in self.task_names]
+            initial_preds = {t: self.initial_heads[t](f)
+                             for t, f in zip(self.task_names, initial)}
+        refined = dict(zip(self.task_names, self.distill(initial)))
         return refined, initial_preds

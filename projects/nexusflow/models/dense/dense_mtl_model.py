@@ -27,7 +27,10 @@ class DenseMTLModel(BaseModel):
     ``MTPSLLoss``) that sees predictions, targets and label masks.
     ``refiner`` adds task-prediction distillation (``CTALModule``) between
     the decoder features and the heads; its initial predictions are
-    supervised as ``loss_<task>_init`` on the labeled samples.
+    supervised as ``loss_<task>_init`` on the labeled samples. A
+    multi-scale refiner (``CTALMultiScale``, on a backbone whose
+    ``out_channels`` lists per-scale widths) returns one initial prediction
+    per scale k, supervised as ``loss_<task>_init_s<k>`` (k = 0 finest).
 
     Args:
         backbone (dict): config of a multi-task backbone such as
@@ -40,7 +43,10 @@ class DenseMTLModel(BaseModel):
             ``regularizer(preds, targets, labeled, feats)``.
         refiner (dict, optional): config of a module called as
             ``refined_feats, initial_preds = refiner(feats)``; ``tasks``
-            (output channels) and ``in_channels`` are filled in.
+            (output channels) and ``in_channels`` (the backbone's
+            ``out_channels``) are filled in. A multi-scale refiner's
+            ``out_channels`` (the width of its refined features) sets the
+            heads' width.
         data_preprocessor (dict, optional): mmengine data preprocessor.
         init_cfg (dict, optional): mmengine initialisation config.
     """
@@ -83,6 +89,20 @@ class DenseMTLModel(BaseModel):
         else:
             self.backbone = MODELS.build(dict(backbone, tasks=self.tasks))
             width = self.backbone.out_channels
+        multi_scale = not isinstance(width, int)
+        if multi_scale and (refiner is None or surrogates or regularizer):
+            raise ValueError(f'DenseMTLModel: the backbone gives multi-scale '
+                             f'features (out_channels={width}); they need a '
+                             f'multi-scale refiner such as CTALMultiScale, '
+                             f'and no surrogates or regularizer')
+        self.refiner = None
+        if multi_scale:
+            # The multi-scale refiner fuses the scales into the heads'
+            # input, so it comes first; a single-scale one is built last,
+            # which keeps the initialisation of the other modules as it was.
+            self.refiner = MODELS.build(
+                dict(refiner, tasks=self.out_channels, in_channels=width))
+            width = self.refiner.out_channels
         self.heads = nn.ModuleDict({
             task: nn.Sequential(
                 nn.Conv2d(width, width, 3, padding=1),
@@ -98,13 +118,13 @@ class DenseMTLModel(BaseModel):
         if regularizer is not None:
             self.regularizer = MODELS.build(
                 dict(regularizer, tasks=self.out_channels))
-        self.refiner = None
-        if refiner is not None:
+        if refiner is not None and not multi_scale:
             self.refiner = MODELS.build(
                 dict(refiner, tasks=self.out_channels, in_channels=width))
 
     def extract_feats(self, inputs: Tensor) -> Dict[str, Tensor]:
-        """Per-task decoder features ``{task: (B, C, H, W)}``."""
+        """Per-task decoder features ``{task: (B, C, H, W)}``, or per-task
+        tuples of scales from a multi-scale backbone."""
         if self.separate:
             return {task: self.backbones[task](inputs)[task]
                     for task in self.tasks}
@@ -118,7 +138,10 @@ class DenseMTLModel(BaseModel):
             return feats, {}
         feats, initial = self.refiner(feats)
         if 'normal' in initial:
-            initial['normal'] = F.normalize(initial['normal'], dim=1)
+            normal = initial['normal']
+            initial['normal'] = [F.normalize(p, dim=1) for p in normal] \
+                if isinstance(normal, (list, tuple)) else F.normalize(
+                    normal, dim=1)
         return feats, initial
 
     def predict_tasks(self, feats: Dict[str, Tensor]) -> Dict[str, Tensor]:
@@ -189,8 +212,14 @@ class DenseMTLModel(BaseModel):
             losses[f'loss_{task}'] = self.loss_weights[task] * TASK_LOSSES[
                 task](preds[task], targets[task], labeled[task])
         for task, pred in initial.items():
-            losses[f'loss_{task}_init'] = self.loss_weights[
-                task] * TASK_LOSSES[task](pred, targets[task], labeled[task])
+            if isinstance(pred, (list, tuple)):
+                named = {f'loss_{task}_init_s{k}': p
+                         for k, p in enumerate(pred)}
+            else:
+                named = {f'loss_{task}_init': pred}
+            for name, value in named.items():
+                losses[name] = self.loss_weights[task] * TASK_LOSSES[task](
+                    value, targets[task], labeled[task])
         if self.surrogate_bank is not None:
             losses.update(self.surrogate_bank(feats))
         if self.regularizer is not None:

@@ -1,0 +1,24 @@
+# CPU smoke twin of nyuv2_deeplabv3plus_mtl_onelabel.py on the synthetic set
+# of
+#   python tools/create_synthetic_nyuv2.py --out data/synthetic_nyuv2_tiny \
+#       --train 8 --val 4 --size 32 48
+# (onelabel drawn with the official statistics for its 8 images); an 8-wide
+# ResNet-18 encoder, 8-wide ASPP/decoder; no pretrained weights; 12 Adam
+# iterations, then one validation.
+_base_ = './nyuv2_deeplabv3plus_mtl_full.py'
+data_root = 'data/synthetic_nyuv2_tiny/'
+train_dataloader = dict(
+    batch_size=4, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root, label_setting='onelabel'))
+val_dataloader = dict(num_workers=0, persistent_workers=False,
+                      dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader
+model = dict(
+    backbone=dict(encoder=dict(depth=18, base_channels=8, init_cfg=None),
+                  channels=8, low_level_channels=4))
+optim_wrapper = dict(optimizer=dict(lr=3e-3))
+param_scheduler = []
+train_cfg = dict(max_epochs=6, val_interval=6)
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(interval=6, max_keep_ckpts=1))
+log_processor = dict(window_size=1)

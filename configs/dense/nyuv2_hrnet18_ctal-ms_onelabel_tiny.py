@@ -1,0 +1,34 @@
+# CPU smoke twin of nyuv2_hrnet18_ctal-ms_onelabel.py on the synthetic set of
+#   python tools/create_synthetic_nyuv2.py --out data/synthetic_nyuv2_tiny \
+#       --train 8 --val 4 --size 32 48
+# (onelabel drawn with the official statistics for its 8 images); a
+# 4/8/16-wide HRNet, one block per branch and three branches (stride 16:
+# 32x48 is no multiple of 32); CTAL on the 8x12 finest scale; no pretrained
+# weights; 12 Adam iterations, then one validation.
+_base_ = './nyuv2_hrnet18_ctal-ms_full.py'
+data_root = 'data/synthetic_nyuv2_tiny/'
+train_dataloader = dict(
+    batch_size=4, num_workers=0, persistent_workers=False,
+    dataset=dict(data_root=data_root, label_setting='onelabel'))
+val_dataloader = dict(num_workers=0, persistent_workers=False,
+                      dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader
+model = dict(
+    backbone=dict(
+        encoder=dict(
+            init_cfg=None,
+            extra=dict(
+                stage1=dict(num_blocks=(1, ), num_channels=(8, )),
+                stage2=dict(num_blocks=(1, 1), num_channels=(4, 8)),
+                stage3=dict(num_modules=1, num_blocks=(1, 1, 1),
+                            num_channels=(4, 8, 16)),
+                stage4=dict(num_modules=1, num_branches=3,
+                            num_blocks=(1, 1, 1), num_channels=(4, 8, 16)))),
+        channels=8),
+    refiner=dict(channels=8, size=(8, 12), chunk_size=32))
+optim_wrapper = dict(optimizer=dict(lr=3e-3))
+param_scheduler = []
+train_cfg = dict(max_epochs=6, val_interval=6)
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(interval=6, max_keep_ckpts=1))
+log_processor = dict(window_size=1)
