@@ -61,3 +61,49 @@ def test_dist_train_two_cpu_processes(synthetic_nuscenes_infos, tmp_path,
     assert "'backend': 'gloo'" in log or 'backend: gloo' in log, log[-2000:]
     assert 'Distributed training: True' in log
     assert (work / 'iter_1.pth').exists()
+
+
+def test_dist_test_gives_each_process_whole_scenes(synthetic_nuscenes_infos,
+                                                   tmp_path):
+    root = synthetic_nuscenes_infos['root'].rstrip('/')
+    work = tmp_path / 'work'
+    run([sys.executable, 'tools/train.py', UNIAD_TINY, '--work-dir',
+         str(work), '--cfg-options', 'train_cfg.max_iters=1',
+         'train_cfg.val_interval=10', 'default_hooks.checkpoint.interval=1'],
+        root)
+    ckpt = str(work / 'iter_1.pth')
+    # Every query starts a track, so the ids in the result json depend on
+    # each process seeing whole scenes in order.
+    options = ['model.track_head.score_thresh=0.0',
+               'model.track_head.filter_score_thresh=0.0']
+
+    def keep_json(name):
+        return ['--work-dir', str(tmp_path / name), '--cfg-options'] + \
+            options + [f'test_evaluator.0.jsonfile_prefix={tmp_path / name}']
+
+    run([sys.executable, 'tools/test.py', UNIAD_TINY, ckpt] +
+        keep_json('one'), root)
+    port = str(29900 + os.getpid() % 90)
+    result = run(['env', f'PORT={port}', 'bash', 'tools/dist_test.sh',
+                  UNIAD_TINY, ckpt, '2'] + keep_json('two'), root)
+    assert 'restarts' not in result.stdout + result.stderr
+
+    def tracks(name):
+        path = tmp_path / name / 'results_nusc_tracking.json'
+        results = json.loads(path.read_text())['results']
+        return {token: {box['tracking_id']: box['translation']
+                        for box in boxes}
+                for token, boxes in results.items()}
+
+    one, two = tracks('one'), tracks('two')
+    assert len(one) == 8 and set(one) == set(two)
+    assert sum(len(v) for v in one.values()) > 8
+    for token, boxes in one.items():
+        assert set(boxes) == set(two[token]), token  # the same track ids
+        for track_id, xyz in boxes.items():
+            assert two[token][track_id] == pytest.approx(xyz, abs=1e-3)
+    metrics = [json.loads((tmp_path / n / 'metrics.json').read_text())
+               for n in ('one', 'two')]
+    for key in metrics[0]:
+        assert metrics[1][key] == pytest.approx(metrics[0][key], rel=1e-4,
+                                                abs=1e-6), key

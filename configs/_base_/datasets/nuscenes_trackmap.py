@@ -51,14 +51,15 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=train_dataset)
-# Tracking needs the frames of a scene in order on one process: test with
-# batch_size 1 and one GPU (DefaultSampler interleaves ranks).
+# Tracking needs the frames of a scene in order on one process:
+# SceneContiguousSampler gives each GPU whole scenes (DefaultSampler would
+# deal frames out round-robin); batch_size 1 keeps the frame order.
 val_dataloader = dict(
     batch_size=1,
     num_workers=4,
     persistent_workers=True,
     drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
+    sampler=dict(type='SceneContiguousSampler'),
     dataset=val_dataset)
 test_dataloader = val_dataloader
 
