@@ -1,0 +1,310 @@
+"""Train-step time and peak memory of the dense partial-label methods.
+
+Builds each method's model from its NYUv2 SegNet config
+(``configs/dense/nyuv2_segnet_<method>_full.py``: MTL, MTPSL, JTR, CTAL-SS,
+NexusFlow) at a small size, once with 2 tasks (semantic, depth) and once
+with 3 (+ normal), and times full training steps (``train_step``: forward,
+losses, backward, Adam update) on one random batch. Prints, per number of
+tasks, each method's step time and peak memory as ratios to MTL, then how
+each grows from 2 to 3 tasks.
+
+Time: the best of ``--steps`` steps (interference from other processes
+only adds time); CPU time of this process on CPU (one thread by default,
+which a shared machine disturbs far less than wall time), wall time on
+CUDA. Peak memory: parameters, buffers and Adam state, plus the highest
+amount allocated above them during one step -- on CUDA
+``torch.cuda.max_memory_allocated``; on CPU the highest running total of
+the allocation / free events that the torch profiler records from
+PyTorch's CPU allocator (tensor storage only; oneDNN's internal scratch
+buffers are not seen). Grads are freed between steps, so they count in the
+step peak.
+
+Labels: ``full`` (default) gives MTPSL its most pairs, n (n - 1) per
+sample; ``onelabel`` labels one task per sample, as in the benchmarks.
+
+Example:
+    python tools/benchmarks/methods_dense.py
+    python tools/benchmarks/methods_dense.py --size 288 384 --batch 4
+    python tools/benchmarks/methods_dense.py --quick
+"""
+import argparse
+import contextlib
+import os
+import os.path as osp
+import sys
+import time
+from typing import Dict, List, Sequence, Tuple
+
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _bootstrap import import_nexusflow  # noqa: E402
+
+import_nexusflow()
+from mmengine.config import Config  # noqa: E402
+from mmengine.optim import OptimWrapper  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.structures import BaseDataElement  # noqa: E402
+
+from mmdet3d.registry import MODELS  # noqa: E402
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(REPO, 'configs', 'dense', 'nyuv2_segnet_{}_full.py')
+METHODS = ('mtl', 'mtpsl', 'jtr', 'ctal-ss', 'nexusflow')
+TASK_SETS = (('semantic', 'depth'), ('semantic', 'depth', 'normal'))
+NUM_CLASSES = 13
+
+
+def model_config(method: str, tasks: Sequence[str], size: Tuple[int, int],
+                 channels: Sequence[int]) -> dict:
+    """The method's NYUv2 SegNet model config for ``tasks`` and a size.
+
+    Args:
+        method (str): config name part (``mtl``, ``jtr``, ...).
+        tasks (Sequence[str]): the tasks to keep.
+        size (tuple[int, int]): input (H, W); CTAL's affinities at 1/4.
+        channels (Sequence[int]): SegNet stage widths, also used by JTR's
+            auto-encoder and (first three) MTPSL's mapping network.
+
+    Returns:
+        dict: a ``DenseMTLModel`` config.
+    """
+    path = CONFIG.format(method)
+    if not osp.isfile(path):
+        raise SystemExit(f'error: no config for method {method!r}: {path}')
+    cfg = Config.fromfile(path).model.to_dict()
+    cfg['tasks'] = {task: cfg['tasks'][task] for task in tasks}
+    cfg['backbone'] = dict(cfg['backbone'], channels=tuple(channels))
+    regularizer = cfg.get('regularizer')
+    if regularizer is not None and regularizer['type'] == 'JTRLoss':
+        regularizer['channels'] = tuple(channels)
+    elif regularizer is not None and regularizer['type'] == 'MTPSLLoss':
+        regularizer['channels'] = tuple(channels[:3])
+        regularizer['feat_channels'] = channels[0]
+    if cfg.get('refiner') is not None:
+        cfg['refiner']['size'] = (size[0] // 4, size[1] // 4)
+    if cfg.get('surrogates') is not None:
+        bank = cfg['surrogates']
+        bank['surrogates'] = {task: bank['surrogates'][task]
+                              for task in tasks}
+        for surrogate in bank['surrogates'].values():
+            surrogate['aggregator']['in_channels'] = channels[0]
+    return cfg
+
+
+def make_batch(tasks: Sequence[str], batch: int, size: Tuple[int, int],
+               labels: str, device: torch.device) -> dict:
+    """Random images and targets; ``onelabel`` labels task i % n of
+    sample i."""
+    gen = torch.Generator().manual_seed(0)
+    samples = []
+    for index in range(batch):
+        mask = {task: labels == 'full' or i == index % len(tasks)
+                for i, task in enumerate(tasks)}
+        sample = BaseDataElement(metainfo=dict(task_mask=mask))
+        if mask.get('semantic'):
+            sample.gt_semantic = torch.randint(-1, NUM_CLASSES, size,
+                                               generator=gen)
+        if mask.get('depth'):
+            sample.gt_depth = torch.rand((1, ) + size, generator=gen) + 0.5
+        if mask.get('normal'):
+            normal = torch.randn((3, ) + size, generator=gen)
+            sample.gt_normal = normal / normal.norm(dim=0, keepdim=True)
+        samples.append(sample.to(device))
+    inputs = [torch.rand((3, ) + size, generator=gen).to(device)
+              for _ in range(batch)]
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def clock(device: torch.device) -> float:
+    """Wall time on CUDA, this process's CPU time on CPU."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+        return time.perf_counter()
+    return time.process_time()
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Silences C-level stderr (the CPU profiler's start/stop lines)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, 'w') as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def static_bytes(model: torch.nn.Module, optim: OptimWrapper) -> int:
+    """Bytes of parameters, buffers, grads and optimizer state."""
+    tensors = list(model.parameters()) + list(model.buffers())
+    tensors += [p.grad for p in model.parameters() if p.grad is not None]
+    for state in optim.optimizer.state.values():
+        tensors += [v for v in state.values() if torch.is_tensor(v)]
+    seen, total = set(), 0
+    for tensor in tensors:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in seen:
+            seen.add(storage.data_ptr())
+            total += storage.nbytes()
+    return total
+
+
+def peak_memory(model, optim: OptimWrapper, data: dict,
+                device: torch.device) -> int:
+    """Peak bytes of one training step, model and optimizer state
+    included."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        model.train_step(data, optim)
+        torch.cuda.synchronize(device)
+        return torch.cuda.max_memory_allocated(device)
+    from torch.profiler import ProfilerActivity, profile
+    base = static_bytes(model, optim)
+    with quiet_stderr(), profile(activities=[ProfilerActivity.CPU],
+                                 profile_memory=True) as prof:
+        model.train_step(data, optim)
+    events = [e for e in prof.profiler.kineto_results.events()
+              if e.name() == '[memory]']
+    running = peak = 0
+    for event in sorted(events, key=lambda e: e.start_ns()):
+        running += event.nbytes()
+        peak = max(peak, running)
+    return base + peak
+
+
+def measure(method: str, tasks: Sequence[str], args: argparse.Namespace,
+            device: torch.device) -> Dict[str, float]:
+    """Best step seconds, peak bytes and parameter count of one
+    method."""
+    size = tuple(args.size)
+    torch.manual_seed(0)
+    model = MODELS.build(model_config(method, tasks, size,
+                                      args.channels)).to(device)
+    model.train()
+    optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-4))
+    data = make_batch(tasks, args.batch, size, args.labels, device)
+    for _ in range(args.warmup):
+        model.train_step(data, optim)
+    times = []
+    for _ in range(args.steps):
+        start = clock(device)
+        model.train_step(data, optim)
+        times.append(clock(device) - start)
+    memory = peak_memory(model, optim, data, device)
+    params = sum(p.numel() for p in model.parameters())
+    del model, optim, data
+    if device.type == 'cuda':
+        torch.cuda.empty_cache()
+    return dict(time=min(times), memory=memory,
+                params=params)
+
+
+def report(results: Dict[Tuple[str, int], Dict[str, float]],
+           methods: Sequence[str]) -> List[str]:
+    """The table lines: per task set, each method relative to MTL; then
+    the growth from 2 to 3 tasks."""
+    lines = []
+    for tasks in TASK_SETS:
+        num = len(tasks)
+        base = results['mtl', num]
+        lines.append(f'-- {num} tasks ({", ".join(tasks)}), relative to '
+                     f'MTL')
+        for method in methods:
+            res = results[method, num]
+            lines.append(
+                f'   {method:<10} step {res["time"] * 1e3:9.1f} ms  time '
+                f'ratio {res["time"] / base["time"]:5.2f}   peak '
+                f'{res["memory"] / 2**20:8.1f} MiB  memory ratio '
+                f'{res["memory"] / base["memory"]:5.2f}   params '
+                f'{res["params"] / 1e6:6.2f} M')
+    first, last = (len(t) for t in TASK_SETS)
+    lines.append(f'-- growth from {first} to {last} tasks (value at {last} '
+                 f'/ value at {first})')
+    for method in methods:
+        small, large = results[method, first], results[method, last]
+        lines.append(
+            f'   {method:<10} time ratio {large["time"] / small["time"]:5.2f}'
+            f'   memory ratio {large["memory"] / small["memory"]:5.2f}   '
+            f'params ratio {large["params"] / small["params"]:5.2f}')
+    return lines
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--size', type=int, nargs=2, default=(96, 128),
+                        metavar=('H', 'W'), help='input size')
+    parser.add_argument('--batch', type=int, default=2)
+    parser.add_argument('--channels', type=int, nargs='+',
+                        default=(64, 128, 256, 512, 512),
+                        help='SegNet stage widths')
+    parser.add_argument('--methods', nargs='+', default=list(METHODS),
+                        help='methods besides MTL (always included)')
+    parser.add_argument('--labels', choices=('full', 'onelabel'),
+                        default='full')
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--steps', type=int, default=5)
+    parser.add_argument('--threads', type=int, default=1,
+                        help='CPU threads (1 keeps CPU timings stable)')
+    parser.add_argument('--device', default=None,
+                        help='default: cuda when available, else cpu')
+    parser.add_argument('--quick', action='store_true',
+                        help='64x96, 1 warm-up and 2 timed steps')
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.size, args.warmup, args.steps = (64, 96), 1, 2
+    return args
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Exits with one line on settings the models cannot run."""
+    stride = 2**len(args.channels)
+    if len(args.channels) < 2 or min(args.channels) < 1:
+        raise SystemExit('error: --channels needs at least two widths >= 1')
+    if any(s % stride or s < stride for s in args.size):
+        raise SystemExit(f'error: --size {args.size[0]} {args.size[1]} must '
+                         f'be multiples of {stride} (2 ** number of '
+                         f'--channels stages)')
+    if min(args.batch, args.steps) < 1 or args.warmup < 1:
+        raise SystemExit('error: --batch, --steps and --warmup must be >= 1 '
+                         '(the warm-up creates the Adam state)')
+    unknown = [m for m in args.methods if m not in METHODS]
+    if unknown:
+        raise SystemExit(f'error: --methods must be among {list(METHODS)}, '
+                         f'got {unknown}')
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    check_args(args)
+    device = torch.device(args.device or (
+        'cuda' if torch.cuda.is_available() else 'cpu'))
+    if device.type == 'cpu':
+        torch.set_num_threads(args.threads)
+    init_default_scope('mmdet3d')
+    methods = ['mtl'] + [m for m in args.methods if m != 'mtl']
+    threads = torch.get_num_threads()
+    where = (f'{device.type} ({threads} thread{"s" * (threads > 1)})'
+             if device.type == 'cpu' else torch.cuda.get_device_name(device))
+    print(f'== dense methods, SegNet-MTAN {tuple(args.channels)}: '
+          f'{args.size[0]}x{args.size[1]}, batch {args.batch}, '
+          f'{args.labels} labels, best of {args.steps} steps, {where} ==')
+    results = {}
+    for tasks in TASK_SETS:
+        for method in methods:
+            results[method, len(tasks)] = measure(method, tasks, args,
+                                                  device)
+    print('\n'.join(report(results, methods)))
+    print('(memory: parameters + buffers + Adam state + the step\'s peak '
+          'allocations; ' + ('torch.cuda.max_memory_allocated'
+                             if device.type == 'cuda' else
+                             'CPU allocator events of the torch profiler')
+          + ')')
+
+
+if __name__ == '__main__':
+    main()
