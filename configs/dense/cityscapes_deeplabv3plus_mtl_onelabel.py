@@ -1,17 +1,26 @@
-# Cityscapes (7 classes + depth, 128x256), onelabel: MTL on the labeled tasks
-# only, DeepLabV3+ ResNet-50; the MTAN/MTPSL Adam schedule.
+# Multi-task learning on the labeled tasks only, DeepLabV3+ ResNet-50 shared
+# encoder, on Cityscapes (128x256), 7-class segmentation and depth, onelabel;
+# the MTAN/MTPSL Adam schedule. The other cityscapes_deeplabv3plus_* configs
+# inherit this one. 19 classes (label_19): set num_classes = 19 here.
 _base_ = [
     '../_base_/datasets/cityscapes.py',
     '../_base_/models/dense_deeplabv3plus.py',
     '../_base_/schedules/dense_adam_200e.py',
     '../_base_/default_runtime.py'
 ]
+num_classes = 7
 default_hooks = dict(logger=dict(interval=50))
-# onelabel: each image labeled for one task (shipped seeded file with the
+model = dict(tasks=dict(_delete_=True, semantic=dict(num_classes=num_classes),
+                        depth=dict()))
+# onelabel: the MTPSL/JTR partial-label setting (shipped seeded file with the
 # official statistics; point labels_weights at the official file to use it).
 train_dataloader = dict(
-    batch_size=8,
-    dataset=dict(label_setting='onelabel',
+    dataset=dict(num_classes=num_classes, label_setting='onelabel',
                  labels_weights='data_splits/cityscapes/onelabel.pth'))
-model = dict(
-    tasks=dict(_delete_=True, semantic=dict(num_classes=7), depth=dict()))
+val_dataloader = dict(dataset=dict(num_classes=num_classes))
+test_dataloader = val_dataloader
+# No Delta_m reference: `stl_reference` in ../_base_/datasets/cityscapes.py
+# holds SegNet results; set `reference` to those of an DeepLabV3+ ResNet-50
+# STL run.
+val_evaluator = dict(num_classes=num_classes)
+test_evaluator = val_evaluator

@@ -1,17 +1,13 @@
 # CPU smoke twin of nyuv2_deeplabv3plus_mtl_onelabel.py on the synthetic set
-# of
-#   python tools/create_synthetic_nyuv2.py --out data/synthetic_nyuv2_tiny \
-#       --train 8 --val 4 --size 32 48
-# (onelabel drawn with the official statistics for its 8 images); an 8-wide
+# of ../_base_/datasets/nyuv2_synthetic_tiny.py (onelabel); an 8-wide
 # ResNet-18 encoder, 8-wide ASPP/decoder; no pretrained weights; 12 Adam
 # iterations, then one validation.
-_base_ = './nyuv2_deeplabv3plus_mtl_full.py'
-data_root = 'data/synthetic_nyuv2_tiny/'
-train_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, label_setting='onelabel'))
-val_dataloader = dict(num_workers=0, persistent_workers=False,
-                      dataset=dict(data_root=data_root))
+_base_ = [
+    './nyuv2_deeplabv3plus_mtl_full.py',
+    '../_base_/datasets/nyuv2_synthetic_tiny.py'
+]
+train_dataloader = _base_.tiny_train_dataloader
+val_dataloader = _base_.tiny_val_dataloader
 test_dataloader = val_dataloader
 model = dict(
     backbone=dict(encoder=dict(depth=18, base_channels=8, init_cfg=None),

@@ -1,17 +1,14 @@
 # CPU smoke twin of nyuv2_hrnet18_ctal-ms_onelabel.py on the synthetic set of
-#   python tools/create_synthetic_nyuv2.py --out data/synthetic_nyuv2_tiny \
-#       --train 8 --val 4 --size 32 48
-# (onelabel drawn with the official statistics for its 8 images); a
-# 4/8/16-wide HRNet, one block per branch and three branches (stride 16:
-# 32x48 is no multiple of 32); CTAL on the 8x12 finest scale; no pretrained
-# weights; 12 Adam iterations, then one validation.
-_base_ = './nyuv2_hrnet18_ctal-ms_full.py'
-data_root = 'data/synthetic_nyuv2_tiny/'
-train_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, label_setting='onelabel'))
-val_dataloader = dict(num_workers=0, persistent_workers=False,
-                      dataset=dict(data_root=data_root))
+# ../_base_/datasets/nyuv2_synthetic_tiny.py (onelabel); a 4/8/16-wide HRNet,
+# one block per branch and three branches (stride 16: 32x48 is no multiple of
+# 32); CTAL on the 8x12 finest scale; no pretrained weights; 12 Adam
+# iterations, then one validation.
+_base_ = [
+    './nyuv2_hrnet18_ctal-ms_full.py',
+    '../_base_/datasets/nyuv2_synthetic_tiny.py'
+]
+train_dataloader = _base_.tiny_train_dataloader
+val_dataloader = _base_.tiny_val_dataloader
 test_dataloader = val_dataloader
 model = dict(
     backbone=dict(

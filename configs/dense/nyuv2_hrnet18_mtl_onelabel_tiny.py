@@ -1,17 +1,13 @@
 # CPU smoke twin of nyuv2_hrnet18_mtl_onelabel.py on the synthetic set of
-#   python tools/create_synthetic_nyuv2.py --out data/synthetic_nyuv2_tiny \
-#       --train 8 --val 4 --size 32 48
-# (onelabel drawn with the official statistics for its 8 images); a
-# 4/8/16-wide HRNet, one block per branch and three branches (stride 16:
-# 32x48 is no multiple of 32); no pretrained weights; 12 Adam iterations,
-# then one validation.
-_base_ = './nyuv2_hrnet18_mtl_full.py'
-data_root = 'data/synthetic_nyuv2_tiny/'
-train_dataloader = dict(
-    batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, label_setting='onelabel'))
-val_dataloader = dict(num_workers=0, persistent_workers=False,
-                      dataset=dict(data_root=data_root))
+# ../_base_/datasets/nyuv2_synthetic_tiny.py (onelabel); a 4/8/16-wide HRNet,
+# one block per branch and three branches (stride 16: 32x48 is no multiple of
+# 32); no pretrained weights; 12 Adam iterations, then one validation.
+_base_ = [
+    './nyuv2_hrnet18_mtl_full.py',
+    '../_base_/datasets/nyuv2_synthetic_tiny.py'
+]
+train_dataloader = _base_.tiny_train_dataloader
+val_dataloader = _base_.tiny_val_dataloader
 test_dataloader = val_dataloader
 model = dict(
     backbone=dict(
@@ -24,8 +20,7 @@ model = dict(
                             num_channels=(4, 8, 16)),
                 stage4=dict(num_modules=1, num_branches=3,
                             num_blocks=(1, 1, 1), num_channels=(4, 8, 16)))),
-        channels=8),
-)
+        channels=8))
 optim_wrapper = dict(optimizer=dict(lr=3e-3))
 param_scheduler = []
 train_cfg = dict(max_epochs=6, val_interval=6)

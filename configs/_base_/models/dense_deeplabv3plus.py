@@ -5,7 +5,9 @@
 # it has no CTAL-MS variant (that needs a multi-scale encoder: HRNet-18). The
 # checkpoint is the file torchvision://resnet50 resolves to (that scheme
 # needs torchvision, which is not installed); the [0, 1] images are
-# normalised with the ImageNet statistics the weights expect.
+# normalised with the ImageNet statistics the weights expect. Delta_m: the
+# `stl_reference` values in ../datasets/*.py are SegNet's; pass the results
+# of the nyuv2_deeplabv3plus_stl_* run of the same setting as `reference`.
 model = dict(
     type='DenseMTLModel',
     data_preprocessor=dict(type='ImgDataPreprocessor',

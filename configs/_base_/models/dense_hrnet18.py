@@ -3,7 +3,9 @@
 # task fuses the four scales (MTI-Net's cross-scale fusion) into 64-wide
 # features upsampled to the input size; the ctal-ms configs set
 # multi_scale=True and let CTALMultiScale fuse after per-scale predictions.
-# Input sides must be multiples of 32 (288x384 and 128x256 are).
+# Input sides must be multiples of 32 (288x384 and 128x256 are). Delta_m: the
+# `stl_reference` values in ../datasets/*.py are SegNet's; pass the results
+# of the nyuv2_hrnet18_stl_* run of the same setting as `reference`.
 model = dict(
     type='DenseMTLModel',
     data_preprocessor=dict(type='ImgDataPreprocessor',

@@ -120,6 +120,13 @@ def test_deeplabv3plus_configs_match_the_backbone_width():
             assert backbone.encoder.depth == 50, path
             assert backbone.encoder.init_cfg.checkpoint.endswith(
                 'resnet50-0676ba61.pth'), path
+        if osp.basename(path).startswith('cityscapes_'):
+            classes = cfg.train_dataloader.dataset.num_classes
+            assert model.tasks == dict(semantic=dict(num_classes=classes),
+                                       depth=dict()), path
+            assert cfg.val_evaluator.num_classes == classes == \
+                cfg.val_dataloader.dataset.num_classes == 7, path
+            assert cfg.train_dataloader.dataset.label_setting == 'onelabel'
         width = backbone.channels
         if 'regularizer' in model and model.regularizer.type == 'MTPSLLoss':
             assert model.regularizer.feat_channels == width, path

@@ -176,6 +176,13 @@ def test_hrnet18_configs_match_the_backbone_width():
         if not tiny:
             assert backbone.encoder.extra == Config(
                 dict(extra=HRNET_W18)).extra, path
+        if osp.basename(path).startswith('cityscapes_'):
+            classes = cfg.train_dataloader.dataset.num_classes
+            assert model.tasks == dict(semantic=dict(num_classes=classes),
+                                       depth=dict()), path
+            assert cfg.val_evaluator.num_classes == classes == \
+                cfg.val_dataloader.dataset.num_classes == 7, path
+            assert cfg.train_dataloader.dataset.label_setting == 'onelabel'
         width = backbone.channels
         if 'regularizer' in model and model.regularizer.type == 'MTPSLLoss':
             assert model.regularizer.feat_channels == width, path
