@@ -8,11 +8,12 @@ losses, backward, Adam update) on one random batch. Prints, per number of
 tasks, each method's step time and peak memory as ratios to MTL, then how
 each grows from 2 to 3 tasks.
 
-Time: the best of ``--steps`` steps (interference from other processes
-only adds time); CPU time of this process on CPU (one thread by default,
+Time: the best of ``--steps`` steps, the methods' steps interleaved
+(interference from other processes only adds time, and drift hits every
+method alike); CPU time of this process on CPU (one thread by default,
 which a shared machine disturbs far less than wall time), wall time on
-CUDA. Peak memory: parameters, buffers and Adam state, plus the highest
-amount allocated above them during one step -- on CUDA
+CUDA. Peak memory: the model's parameters, buffers and Adam state, plus
+the most one step allocates above what already exists -- on CUDA from
 ``torch.cuda.max_memory_allocated``; on CPU the highest running total of
 the allocation / free events that the torch profiler records from
 PyTorch's CPU allocator (tensor storage only; oneDNN's internal scratch
@@ -21,6 +22,14 @@ step peak.
 
 Labels: ``full`` (default) gives MTPSL its most pairs, n (n - 1) per
 sample; ``onelabel`` labels one task per sample, as in the benchmarks.
+
+Measured (defaults: 96x128, batch 2, full labels; CPU, 1 thread, about
+8 min; ``--quick`` about 2 min), time / memory ratio to MTL:
+2 tasks MTPSL 2.25 / 1.59, JTR 3.02 / 1.97, CTAL-SS 1.71 / 1.24,
+NexusFlow 1.07 / 1.05; 3 tasks MTPSL 4.88 / 2.41, JTR 2.79 / 1.81,
+CTAL-SS 1.91 / 1.32, NexusFlow 1.05 / 1.06. Growth from 2 to 3 tasks
+(time / memory): MTL 1.26 / 1.20, MTPSL 2.73 / 1.83 (pairs 2 -> 6),
+JTR 1.16 / 1.11, CTAL-SS 1.41 / 1.28, NexusFlow 1.24 / 1.21.
 
 Example:
     python tools/benchmarks/methods_dense.py
@@ -155,16 +164,18 @@ def static_bytes(model: torch.nn.Module, optim: OptimWrapper) -> int:
 
 def peak_memory(model, optim: OptimWrapper, data: dict,
                 device: torch.device) -> int:
-    """Peak bytes of one training step, model and optimizer state
-    included."""
+    """Peak bytes of one training step: the model's parameters, buffers
+    and optimizer state plus the most the step allocates above what
+    already exists (other models, the batch)."""
+    static = static_bytes(model, optim)
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
         model.train_step(data, optim)
         torch.cuda.synchronize(device)
-        return torch.cuda.max_memory_allocated(device)
+        return static + torch.cuda.max_memory_allocated(device) - base
     from torch.profiler import ProfilerActivity, profile
-    base = static_bytes(model, optim)
     with quiet_stderr(), profile(activities=[ProfilerActivity.CPU],
                                  profile_memory=True) as prof:
         model.train_step(data, optim)
@@ -174,34 +185,45 @@ def peak_memory(model, optim: OptimWrapper, data: dict,
     for event in sorted(events, key=lambda e: e.start_ns()):
         running += event.nbytes()
         peak = max(peak, running)
-    return base + peak
+    return static + peak
 
 
-def measure(method: str, tasks: Sequence[str], args: argparse.Namespace,
-            device: torch.device) -> Dict[str, float]:
-    """Best step seconds, peak bytes and parameter count of one
-    method."""
+def measure(methods: Sequence[str], tasks: Sequence[str],
+            args: argparse.Namespace,
+            device: torch.device) -> Dict[str, Dict[str, float]]:
+    """Best step seconds, peak bytes and parameter count of each method
+    on one batch of ``tasks``."""
     size = tuple(args.size)
-    torch.manual_seed(0)
-    model = MODELS.build(model_config(method, tasks, size,
-                                      args.channels)).to(device)
-    model.train()
-    optim = OptimWrapper(torch.optim.Adam(model.parameters(), lr=1e-4))
     data = make_batch(tasks, args.batch, size, args.labels, device)
+    runs = {}
+    for method in methods:
+        torch.manual_seed(0)
+        model = MODELS.build(model_config(method, tasks, size,
+                                          args.channels)).to(device)
+        model.train()
+        runs[method] = (model,
+                        OptimWrapper(
+                            torch.optim.Adam(model.parameters(), lr=1e-4)))
     for _ in range(args.warmup):
-        model.train_step(data, optim)
-    times = []
+        for model, optim in runs.values():
+            model.train_step(data, optim)
+    times = {method: [] for method in methods}
     for _ in range(args.steps):
-        start = clock(device)
-        model.train_step(data, optim)
-        times.append(clock(device) - start)
-    memory = peak_memory(model, optim, data, device)
-    params = sum(p.numel() for p in model.parameters())
-    del model, optim, data
+        # Interleaved, so drift of a shared machine hits every method.
+        for method, (model, optim) in runs.items():
+            start = clock(device)
+            model.train_step(data, optim)
+            times[method].append(clock(device) - start)
+    results = {}
+    for method, (model, optim) in runs.items():
+        results[method] = dict(
+            time=min(times[method]),
+            memory=peak_memory(model, optim, data, device),
+            params=sum(p.numel() for p in model.parameters()))
+    del runs, data
     if device.type == 'cuda':
         torch.cuda.empty_cache()
-    return dict(time=min(times), memory=memory,
-                params=params)
+    return results
 
 
 def report(results: Dict[Tuple[str, int], Dict[str, float]],
@@ -295,9 +317,8 @@ def main(argv=None) -> None:
           f'{args.labels} labels, best of {args.steps} steps, {where} ==')
     results = {}
     for tasks in TASK_SETS:
-        for method in methods:
-            results[method, len(tasks)] = measure(method, tasks, args,
-                                                  device)
+        for method, res in measure(methods, tasks, args, device).items():
+            results[method, len(tasks)] = res
     print('\n'.join(report(results, methods)))
     print('(memory: parameters + buffers + Adam state + the step\'s peak '
           'allocations; ' + ('torch.cuda.max_memory_allocated'
