@@ -31,10 +31,13 @@ model = dict(
     bev_encoder=dict(bev_size=bev_size, embed_dims=embed_dims, num_layers=2,
                      num_levels=num_levels, num_heads=4, num_anchors=2,
                      tsa_points=2, sca_points=4, ffn_dims=64),
+    # A tiny model trained for minutes on a CPU rarely scores above
+    # UniAD's 0.4 birth threshold, so tracks start (and are kept) lower.
     track_head=dict(embed_dims=embed_dims, num_query=50, num_layers=2,
                     num_heads=4, num_points=2, ffn_dims=64,
                     query_update=dict(num_heads=4, ffn_dims=64,
-                                      memory_len=2)),
+                                      memory_len=2),
+                    score_thresh=0.25, filter_score_thresh=0.2),
     map_head=dict(in_channels=embed_dims, feat_channels=16),
     neck=dict(
         surrogates=dict(
