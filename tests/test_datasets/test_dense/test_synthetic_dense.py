@@ -37,6 +37,8 @@ def test_cityscapes_sky_has_no_depth(cityscapes_root):
     assert (label == CS_SKY).any()
     assert (depth[label == CS_SKY] == 0).all()
     assert (depth[label != CS_SKY] > 0).all()
+    # MTAN stores inverse depth (1/m), not metres.
+    assert depth.max() <= 1.0
 
 
 def test_raycast_hits_box_in_front_of_wall():

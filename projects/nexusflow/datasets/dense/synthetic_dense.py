@@ -248,7 +248,10 @@ def create_synthetic_cityscapes(root: str, num_train: int = 8,
     """Writes a synthetic Cityscapes set in the MTAN layout.
 
     ``label_19`` holds train ids, ``label_7`` their 7 categories, -1 is
-    ignore; the sky has depth 0 (invalid). Also writes ``onelabel.pth``.
+    ignore. ``depth`` is inverse depth in 1/m (about 0.02 to 0.5), as in
+    the MTAN Cityscapes files, which store disparity-derived inverse depth
+    rather than metres; the sky is 0 (invalid). Also writes
+    ``onelabel.pth``.
 
     Args:
         root (str): output root.
@@ -268,10 +271,12 @@ def create_synthetic_cityscapes(root: str, num_train: int = 8,
             label_7 = np.where(label_19 < 0, -1,
                                CS_19_TO_7[label_19.astype(np.int64)])
             sample.pop('normal')
+            depth = sample['depth']
+            inverse = np.where(depth > 0, 1 / np.maximum(depth, 1e-6), 0)
             _write(root, split, index,
                    dict(image=sample['image'], label_7=label_7.astype(
                        np.float32), label_19=label_19,
-                        depth=sample['depth']))
+                        depth=inverse.astype(np.float32)))
     save_label_weights(osp.join(root, 'onelabel.pth'),
                        make_label_weights('onelabel', num_train, 2, seed))
     return root
