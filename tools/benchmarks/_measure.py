@@ -61,15 +61,17 @@ def step_seconds(model, optim, data: dict, device: torch.device) -> float:
 
 def peak_step_memory(model, optim, data: dict, device: torch.device,
                      static: bool = False) -> int:
-    """Peak bytes of one ``train_step``: above its start, plus the static
-    bytes when ``static``."""
+    """Peak bytes one ``train_step`` allocates above what already exists
+    (other models, the batch), plus the model's static bytes when
+    ``static``."""
+    extra = static_bytes(model, optim) if static else 0
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
-        base = 0 if static else torch.cuda.memory_allocated(device)
+        base = torch.cuda.memory_allocated(device)
         model.train_step(data, optim)
         torch.cuda.synchronize(device)
-        return torch.cuda.max_memory_allocated(device) - base
+        return extra + torch.cuda.max_memory_allocated(device) - base
     from torch.profiler import ProfilerActivity, profile
     with quiet_stderr(), profile(activities=[ProfilerActivity.CPU],
                                  profile_memory=True) as prof:
@@ -80,4 +82,4 @@ def peak_step_memory(model, optim, data: dict, device: torch.device,
     for event in sorted(events, key=lambda e: e.start_ns()):
         running += event.nbytes()
         peak = max(peak, running)
-    return peak + (static_bytes(model, optim) if static else 0)
+    return extra + peak

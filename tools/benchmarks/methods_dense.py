@@ -37,17 +37,15 @@ Example:
     python tools/benchmarks/methods_dense.py --quick
 """
 import argparse
-import contextlib
-import os
 import os.path as osp
 import sys
-import time
 from typing import Dict, List, Sequence, Tuple
 
 import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _bootstrap import import_nexusflow  # noqa: E402
+from _measure import clock, peak_step_memory  # noqa: E402
 
 import_nexusflow()
 from mmengine.config import Config  # noqa: E402
@@ -125,69 +123,6 @@ def make_batch(tasks: Sequence[str], batch: int, size: Tuple[int, int],
     return dict(inputs=inputs, data_samples=samples)
 
 
-def clock(device: torch.device) -> float:
-    """Wall time on CUDA, this process's CPU time on CPU."""
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-        return time.perf_counter()
-    return time.process_time()
-
-
-@contextlib.contextmanager
-def quiet_stderr():
-    """Silences C-level stderr (the CPU profiler's start/stop lines)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, 'w') as devnull:
-        os.dup2(devnull.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def static_bytes(model: torch.nn.Module, optim: OptimWrapper) -> int:
-    """Bytes of parameters, buffers, grads and optimizer state."""
-    tensors = list(model.parameters()) + list(model.buffers())
-    tensors += [p.grad for p in model.parameters() if p.grad is not None]
-    for state in optim.optimizer.state.values():
-        tensors += [v for v in state.values() if torch.is_tensor(v)]
-    seen, total = set(), 0
-    for tensor in tensors:
-        storage = tensor.untyped_storage()
-        if storage.data_ptr() not in seen:
-            seen.add(storage.data_ptr())
-            total += storage.nbytes()
-    return total
-
-
-def peak_memory(model, optim: OptimWrapper, data: dict,
-                device: torch.device) -> int:
-    """Peak bytes of one training step: the model's parameters, buffers
-    and optimizer state plus the most the step allocates above what
-    already exists (other models, the batch)."""
-    static = static_bytes(model, optim)
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        base = torch.cuda.memory_allocated(device)
-        model.train_step(data, optim)
-        torch.cuda.synchronize(device)
-        return static + torch.cuda.max_memory_allocated(device) - base
-    from torch.profiler import ProfilerActivity, profile
-    with quiet_stderr(), profile(activities=[ProfilerActivity.CPU],
-                                 profile_memory=True) as prof:
-        model.train_step(data, optim)
-    events = [e for e in prof.profiler.kineto_results.events()
-              if e.name() == '[memory]']
-    running = peak = 0
-    for event in sorted(events, key=lambda e: e.start_ns()):
-        running += event.nbytes()
-        peak = max(peak, running)
-    return static + peak
-
-
 def measure(methods: Sequence[str], tasks: Sequence[str],
             args: argparse.Namespace,
             device: torch.device) -> Dict[str, Dict[str, float]]:
@@ -218,7 +153,7 @@ def measure(methods: Sequence[str], tasks: Sequence[str],
     for method, (model, optim) in runs.items():
         results[method] = dict(
             time=min(times[method]),
-            memory=peak_memory(model, optim, data, device),
+            memory=peak_step_memory(model, optim, data, device, static=True),
             params=sum(p.numel() for p in model.parameters()))
     del runs, data
     if device.type == 'cuda':

@@ -14,18 +14,16 @@ Example:
     python tools/benchmarks/overhead.py --batch 8 --size 128 --steps 30
 """
 import argparse
-import contextlib
-import os
 import os.path as osp
 import statistics
 import sys
-import time
 
 import torch
 from torch import nn
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _bootstrap import import_nexusflow  # noqa: E402
+from _measure import clock, peak_step_memory, step_seconds  # noqa: E402
 
 import_nexusflow()
 from mmengine.model import BaseModel  # noqa: E402
@@ -122,59 +120,6 @@ def build_models(channels: int, aggregator: str) -> dict:
     return dict(bare=bare.to(DEVICE), nexusflow=wrapped.to(DEVICE))
 
 
-def clock() -> float:
-    """Wall time on CUDA; on CPU this process's CPU time, which other
-    processes on a shared machine disturb far less than wall time."""
-    if DEVICE.type == 'cuda':
-        torch.cuda.synchronize()
-        return time.perf_counter()
-    return time.process_time()
-
-
-def step_time(model: BaseModel, optim: OptimWrapper, data: dict) -> float:
-    """Seconds of one ``train_step``."""
-    start = clock()
-    model.train_step(data, optim)
-    return clock() - start
-
-
-@contextlib.contextmanager
-def quiet_stderr():
-    """Silences C-level stderr (the CPU profiler's start/stop lines)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, 'w') as devnull:
-        os.dup2(devnull.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def peak_step_memory(model: BaseModel, optim: OptimWrapper,
-                     data: dict) -> int:
-    """Peak bytes allocated above the start of one ``train_step``."""
-    if DEVICE.type == 'cuda':
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        model.train_step(data, optim)
-        torch.cuda.synchronize()
-        return torch.cuda.max_memory_allocated() - base
-    from torch.profiler import ProfilerActivity, profile
-    with quiet_stderr(), profile(activities=[ProfilerActivity.CPU],
-                                 profile_memory=True) as prof:
-        model.train_step(data, optim)
-    events = [e for e in prof.profiler.kineto_results.events()
-              if e.name() == '[memory]']
-    running = peak = 0
-    for event in sorted(events, key=lambda e: e.start_ns()):
-        running += event.nbytes()
-        peak = max(peak, running)
-    return peak
-
-
 def bench_train(args: argparse.Namespace) -> None:
     """Prints step time and peak memory, with vs without NexusFlow."""
     models = build_models(args.channels, args.aggregator)
@@ -191,15 +136,15 @@ def bench_train(args: argparse.Namespace) -> None:
         times = {name: [] for name in models}
         for _ in range(args.warmup):
             for name in models:
-                step_time(models[name], optims[name], data)
+                step_seconds(models[name], optims[name], data, DEVICE)
         for _ in range(args.steps):
             for name in models:  # interleaved, so drift hits both alike
-                times[name].append(step_time(models[name], optims[name],
-                                             data))
+                times[name].append(step_seconds(models[name], optims[name],
+                                                data, DEVICE))
         best = {name: min(t) for name, t in times.items()}
         median = {name: statistics.median(t) for name, t in times.items()}
         memory = {
-            name: peak_step_memory(models[name], optims[name], data)
+            name: peak_step_memory(models[name], optims[name], data, DEVICE)
             for name in models
         }
         label = ('mixed task masks (2 groups)' if mixed else
@@ -237,9 +182,9 @@ def bench_alignment(args: argparse.Namespace) -> None:
             for _ in range(args.warmup):
                 loss_fn(latents).backward()
             for _ in range(args.repeats):
-                start = clock()
+                start = clock(DEVICE)
                 loss_fn(latents).backward()
-                times.append(clock() - start)
+                times.append(clock(DEVICE) - start)
             results[name, num_tasks] = statistics.median(times)
     first = args.tasks[0]
     print(f'{"tasks":>5} {"centroid ms":>12} {"x vs " + str(first):>9} '
