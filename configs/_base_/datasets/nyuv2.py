@@ -4,6 +4,14 @@ dataset_type = 'NYUv2MTLDataset'
 data_root = 'data/nyuv2/'
 tasks = ['semantic', 'depth', 'normal']
 pipeline = [dict(type='LoadDenseMTLSample'), dict(type='PackDenseMTLInputs')]
+# JTR's training augmentations (random scale-crop, photometric RandAugment);
+# the JTR configs use them, any other method can set the same pipeline.
+jtr_train_pipeline = [
+    dict(type='LoadDenseMTLSample'),
+    dict(type='DenseRandomScaleCrop', scales=(1.0, 1.2, 1.5)),
+    dict(type='DenseRandAugment', num_ops=2, magnitude=9),
+    dict(type='PackDenseMTLInputs')
+]
 
 train_dataloader = dict(
     batch_size=2,
