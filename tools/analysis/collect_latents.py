@@ -19,16 +19,35 @@ A model that encodes a batch in task-mask groups (``NexusFlowWrapper``)
 may reorder the rows; ``domain`` is then only kept for batches of one
 domain (one sample per batch always works).
 
-A model without surrogates (a plain baseline) has no latents; give it a
-SurrogateBank with ``align_weight=0`` to measure the baseline's alignment.
+A model without surrogates (a plain baseline) has no latents. The probe
+protocol (``--probe-config NEXUSFLOW_CONFIG --probe-steps K``) gives it
+some: the model entries of NEXUSFLOW_CONFIG that own surrogates (e.g.
+``model.neck`` of a UniAD NexusFlow config, ``model.surrogates`` of a
+dense one) are added to CONFIG's model where it has none, the surrogates
+are initialised with ``--seed``, the trained host is loaded from CKPT
+(every host weight must be there) and frozen in eval mode, and only the
+surrogates are fitted for K Adam steps (``--probe-lr``) on CONFIG's
+training dataloader to the alignment loss alone (lambda = 1, no task
+loss). Then the latents are collected as for a NexusFlow model. The
+result measures how far a fixed-capacity surrogate can align the frozen
+host's task features in K steps, which is not the same as NexusFlow's own
+surrogates, trained jointly with the host. The per-step probe losses are
+saved as ``probe_loss``.
 
 Example:
     python tools/analysis/collect_latents.py \
         configs/dense/nyuv2_segnet_nexusflow_onelabel.py \
         work_dirs/nyuv2_segnet_nexusflow_onelabel/epoch_200.pth \
         --out latents/nexusflow.npz --max-samples 300
+    python tools/analysis/collect_latents.py \
+        configs/nexusflow/uniad_baseline_domainsplit_tiny.py \
+        work_dirs/baseline/iter_300.pth --out latents/baseline.npz \
+        --probe-config configs/nexusflow/uniad_domainsplit_tiny.py \
+        --probe-steps 100
 """
 import argparse
+import copy
+import itertools
 import os
 import os.path as osp
 import sys
@@ -44,6 +63,7 @@ import_nexusflow()
 from mmengine.config import DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import Runner, load_checkpoint  # noqa: E402
+from mmengine.runner.checkpoint import _load_checkpoint  # noqa: E402
 from torch import nn  # noqa: E402
 
 from mmdet3d.registry import MODELS  # noqa: E402
@@ -181,6 +201,112 @@ def collect(model: nn.Module, dataloader, max_samples: Optional[int] = None
     return out
 
 
+def graft_surrogates(model_cfg: dict, probe_cfg: dict) -> Tuple[dict,
+                                                                List[str]]:
+    """The host's model config plus the probe's surrogate-owning entries.
+
+    An entry of ``probe_cfg`` is taken when it is a dict with a
+    ``surrogates`` key (a ``NexusFlowNeck`` or ``SurrogateBank`` config)
+    and the host has none under that name.
+
+    Args:
+        model_cfg (dict): the host's ``model`` config.
+        probe_cfg (dict): the ``model`` config of a NexusFlow config.
+
+    Returns:
+        tuple[dict, list[str]]: the new model config and the grafted keys.
+    """
+    owners = [key for key, value in probe_cfg.items()
+              if isinstance(value, dict) and 'surrogates' in value]
+    if not owners:
+        raise ValueError('the probe config\'s model has no entry with '
+                         'surrogates (e.g. model.neck=NexusFlowNeck or '
+                         'model.surrogates=SurrogateBank)')
+    taken = [key for key in owners if model_cfg.get(key) is None]
+    if not taken:
+        raise ValueError(f'the model already has {owners} (its own '
+                         f'surrogates); collect without --probe-config')
+    grafted = copy.deepcopy(model_cfg)
+    for key in taken:
+        grafted[key] = copy.deepcopy(probe_cfg[key])
+    return grafted, taken
+
+
+def load_host(model: nn.Module, checkpoint: str, bank: SurrogateBank
+              ) -> None:
+    """Loads a host checkpoint that has no surrogates into ``model``.
+
+    Args:
+        model (nn.Module): the host with grafted surrogates.
+        checkpoint (str): the host's checkpoint.
+        bank (SurrogateBank): the grafted bank, the only weights the
+            checkpoint may lack.
+    """
+    state = _load_checkpoint(checkpoint, map_location='cpu')
+    state = state.get('state_dict', state)
+    state = {k[len('module.'):] if k.startswith('module.') else k: v
+             for k, v in state.items()}
+    bank_keys = {name for name, module in model.named_modules()
+                 if module is bank}
+    prefix = next(iter(bank_keys)) + '.'
+    result = model.load_state_dict(state, strict=False)
+    missing = [k for k in result.missing_keys if not k.startswith(prefix)]
+    if missing or result.unexpected_keys:
+        raise ValueError(
+            f'{checkpoint}: does not fit the probed model: missing host '
+            f'weights {missing[:5]}, unexpected {result.unexpected_keys[:5]}'
+            f'; give the config the checkpoint was trained with')
+    if any(k.startswith(prefix) for k in state):
+        raise ValueError(f'{checkpoint}: already has surrogate weights '
+                         f'({prefix}...); collect without --probe-config')
+
+
+def fit_probe(model: nn.Module, dataloader, steps: int, lr: float = 1e-3
+              ) -> List[float]:
+    """Fits only the surrogates of a frozen host to the alignment loss.
+
+    The host stays in eval mode with gradients off (its weights and
+    normalization statistics do not change); the bank is in train mode
+    with lambda = 1, and the Adam steps minimise ``loss_align`` alone.
+
+    Args:
+        model (nn.Module): the host with its SurrogateBank.
+        dataloader (Iterable): training batches; cycled if shorter than
+            ``steps``.
+        steps (int): optimizer steps.
+        lr (float): Adam learning rate. Defaults to 1e-3.
+
+    Returns:
+        list[float]: the alignment loss of every step.
+    """
+    bank = find_bank(model)
+    model.eval()
+    for param in model.parameters():
+        param.requires_grad_(False)
+    params = list(bank.parameters())
+    for param in params:
+        param.requires_grad_(True)
+    bank.train()
+    weight, bank.align_weight = bank.align_weight, 1.0
+    optimizer = torch.optim.Adam(params, lr=lr)
+    losses = []
+    try:
+        batches = itertools.cycle(dataloader)
+        for _ in range(steps):
+            data = model.data_preprocessor(next(batches), training=False)
+            loss = model(**data, mode='loss')['loss_align']
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+    finally:
+        bank.align_weight = weight
+        for param in params:
+            param.requires_grad_(False)
+        model.eval()
+    return losses
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Collect surrogate inputs h\' and latents z per task')
@@ -192,9 +318,56 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--max-samples', type=int,
                         help='stop after this many samples')
     parser.add_argument(
+        '--probe-config',
+        help='for a model without surrogates: a NexusFlow config whose '
+        'surrogates are attached to the frozen host and fitted first')
+    parser.add_argument('--probe-steps', type=int, default=100,
+                        help='alignment steps fitting the probe surrogates')
+    parser.add_argument('--probe-lr', type=float, default=1e-3,
+                        help='Adam learning rate of the probe')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of the probe surrogates and data order')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings of the config, key=value pairs')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.probe_steps < 1:
+        parser.error('--probe-steps must be >= 1')
+    return args
+
+
+def build_model(cfg, args: argparse.Namespace) -> Tuple[nn.Module,
+                                                         List[float]]:
+    """The model with the checkpoint loaded, probed when asked.
+
+    Args:
+        cfg (Config): the run's config.
+        args (argparse.Namespace): checkpoint and probe options.
+
+    Returns:
+        tuple[nn.Module, list[float]]: the model and the probe losses
+        (empty without probe).
+    """
+    if not args.probe_config:
+        model = MODELS.build(cfg.model).to(DEVICE)
+        load_checkpoint(model, args.checkpoint, map_location='cpu')
+        return model, []
+    probe = load_config(args.probe_config)
+    model_cfg, keys = graft_surrogates(cfg.model, probe.model)
+    print(f'probe: model.{", model.".join(keys)} from {args.probe_config}')
+    torch.manual_seed(args.seed)
+    model = MODELS.build(model_cfg)
+    load_host(model, args.checkpoint, find_bank(model))
+    model = model.to(DEVICE)
+    if not cfg.get('train_dataloader'):
+        raise ValueError(f'{args.config} has no train_dataloader to fit the '
+                         f'probe on')
+    train_loader = Runner.build_dataloader(cfg.train_dataloader,
+                                           seed=args.seed)
+    losses = fit_probe(model, train_loader, args.probe_steps, args.probe_lr)
+    print(f'probe: {len(losses)} steps, alignment loss {losses[0]:.4f} -> '
+          f'{losses[-1]:.4f}')
+    return model, losses
 
 
 def main() -> None:
@@ -207,13 +380,14 @@ def main() -> None:
     if not cfg.get(key):
         sys.exit(f'error: {args.config} has no {key}')
     check_data_roots(cfg)
-    model = MODELS.build(cfg.model).to(DEVICE)
-    load_checkpoint(model, args.checkpoint, map_location='cpu')
-    dataloader = Runner.build_dataloader(cfg[key])
     try:
+        model, probe_losses = build_model(cfg, args)
+        dataloader = Runner.build_dataloader(cfg[key])
         arrays = collect(model, dataloader, args.max_samples)
     except ValueError as err:
         sys.exit(f'error: {err}')
+    if probe_losses:
+        arrays['probe_loss'] = np.array(probe_losses)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     np.savez(args.out, **arrays)
     shapes = ', '.join(f'{k} {v.shape}' for k, v in arrays.items())

@@ -86,3 +86,48 @@ def markdown_table(header: Sequence[str],
              '|' + '|'.join('---' for _ in header) + '|']
     lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
     return '\n'.join(lines)
+
+
+def section_markers(name: str) -> Tuple[str, str]:
+    """The begin and end markers of a generated README section.
+
+    Args:
+        name (str): the section name, e.g. ``'uniad-tiny'``.
+
+    Returns:
+        tuple[str, str]: ``<!-- BEGIN results:NAME -->`` and
+        ``<!-- END results:NAME -->``.
+    """
+    return (f'<!-- BEGIN results:{name} -->', f'<!-- END results:{name} -->')
+
+
+def replace_section(path: str, name: str, text: str) -> None:
+    """Replaces what lies between a section's markers in a markdown file.
+
+    Everything outside the markers, the markers included, stays byte for
+    byte as it was.
+
+    Args:
+        path (str): the markdown file (e.g. ``README.md``).
+        name (str): the section name of the markers.
+        text (str): the new content (surrounding blank lines are dropped).
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} does not exist (--readme)')
+    with open(path, encoding='utf-8') as f:
+        content = f.read()
+    begin, end = section_markers(name)
+    for marker in (begin, end):
+        count = content.count(marker)
+        if count != 1:
+            raise ValueError(f'{path}: expected the marker "{marker}" once, '
+                             f'found it {count} times; add the pair '
+                             f'"{begin}" ... "{end}" where the section goes')
+    start = content.index(begin) + len(begin)
+    stop = content.index(end)
+    if stop < start:
+        raise ValueError(f'{path}: "{end}" comes before "{begin}"')
+    content = content[:start] + '\n' + text.strip('\n') + '\n' + \
+        content[stop:]
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(content)

@@ -4,10 +4,16 @@ Reads latents files written by ``collect_latents.py`` and prints, as
 markdown, the unbiased squared MMD (Gaussian RBF kernel, median-heuristic
 bandwidth unless ``--bandwidth`` is given) between the latents of every
 pair of tasks and their mean, over all samples and then per domain.
+``--readme README.md --section NAME`` writes the tables between the
+README's ``<!-- BEGIN results:NAME -->`` / ``<!-- END results:NAME -->``
+markers.
 
 Example:
     python tools/analysis/mmd.py baseline.npz nexusflow.npz \
         --labels Baseline NexusFlow --max-samples 500 --permutations 200
+    python tools/analysis/mmd.py baseline.npz nexusflow.npz \
+        --labels Baseline NexusFlow --readme README.md \
+        --section uniad-tiny-mmd
 """
 import argparse
 import os.path as osp
@@ -21,7 +27,7 @@ from _bootstrap import import_nexusflow  # noqa: E402
 
 import_nexusflow()
 from latents_io import (load_latents, markdown_table,  # noqa: E402
-                        run_labels)
+                        replace_section, run_labels)
 from nexusflow.evaluation.mmd import (mmd2_unbiased,  # noqa: E402
                                       mmd_permutation_test)
 
@@ -122,15 +128,33 @@ def parse_args() -> argparse.Namespace:
                         help='permutation-test p-values with this many '
                         'permutations (0: none)')
     parser.add_argument('--seed', type=int, default=0)
-    return parser.parse_args()
+    parser.add_argument('--out', help='also write the tables here')
+    parser.add_argument('--readme', help='markdown file whose section '
+                        '--section gets the tables (e.g. README.md)')
+    parser.add_argument('--section', help='name in the file\'s "<!-- BEGIN '
+                        'results:NAME -->" / "<!-- END results:NAME -->"')
+    parser.add_argument('--caption', help='a line written above the tables '
+                        '(with --out / --readme)')
+    args = parser.parse_args()
+    if (args.readme is None) != (args.section is None):
+        parser.error('--readme and --section go together')
+    return args
 
 
 def main() -> None:
     args = parse_args()
     try:
-        print(mmd_tables(args.latents, args.labels, args))
+        tables = mmd_tables(args.latents, args.labels, args)
+        print(tables)
+        text = f'{args.caption}\n\n{tables}' if args.caption else tables
+        if args.readme:
+            replace_section(args.readme, args.section, text)
+            print(f'wrote section {args.section} of {args.readme}')
     except (ValueError, FileNotFoundError) as err:
         sys.exit(f'error: {err}')
+    if args.out:
+        with open(args.out, 'w') as f:
+            f.write(text + '\n')
 
 
 if __name__ == '__main__':

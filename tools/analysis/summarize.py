@@ -7,9 +7,20 @@ training). Columns: Δm first when a run has one (dense runs), then the
 overall metrics, then the per-domain metrics of nuScenes runs
 (``tracking/<domain>/...``, ``map/<domain>/...``) grouped by domain.
 
+``--columns`` (or a ``--preset``) picks and orders the columns instead:
+``paper`` is the paper's UniAD table (AMOTA, IDS, lanes IoU, crossing IoU;
+IoUs in percent like the paper), overall and then for Boston and
+Singapore; ``dense`` is Δm and the NYUv2 metrics. ``--delta-m-reference``
+computes Δm of every run against another run (e.g. the STL one), for
+dense runs whose evaluator has no reference of its own. ``--readme
+README.md --section NAME`` writes the table between the README's
+``<!-- BEGIN results:NAME -->`` / ``<!-- END results:NAME -->`` markers.
+
 Example:
     python tools/analysis/summarize.py work_dirs/baseline work_dirs/nexusflow \
         --labels Baseline NexusFlow --out results.md --csv results.csv
+    python tools/analysis/summarize.py work_dirs/compare_tiny/uniad/* \
+        --preset paper --readme README.md --section uniad-tiny
 """
 import argparse
 import csv
@@ -17,14 +28,68 @@ import glob
 import json
 import os.path as osp
 import sys
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from latents_io import markdown_table, run_labels  # noqa: E402
+from latents_io import (markdown_table, replace_section,  # noqa: E402
+                        run_labels)
 
 # Logged next to the metrics but not metrics themselves.
 NOT_METRICS = {'step', 'time', 'data_time', 'epoch', 'iter', 'memory', 'lr'}
 DOMAIN_TASKS = ('tracking', 'map')
+# What a computed Δm (--delta-m-reference) is stored under.
+DELTA_M = 'delta_m'
+# The per-task metrics of the NYUv2 onelabel reference in
+# configs/_base_/datasets/nyuv2.py (stl_reference), one per task.
+DELTA_M_METRICS = ('miou', 'abs_err', 'mean_angle')
+# Metrics whose lower value is better, marked with an arrow in presets.
+LOWER_BETTER = ('ids', 'abs_err', 'rel_err', 'mean_angle', 'median_angle')
+
+
+class Column(NamedTuple):
+    """One column of a table.
+
+    Attributes:
+        key (str): metric name in metrics.json (``tracking/amota``).
+        header (str): column title.
+        scale (float): multiplier of the value (100 for percent).
+        digits (int | None): decimals; None for the default format.
+    """
+    key: str
+    header: str
+    scale: float = 1.0
+    digits: Optional[int] = None
+
+
+def _paper_columns() -> List[Column]:
+    """The paper's UniAD table, overall then per city."""
+    columns = []
+    for prefix, city in (('', ''), ('boston/', 'Boston '),
+                         ('singapore/', 'Singapore ')):
+        columns += [
+            Column(f'tracking/{prefix}amota', f'{city}AMOTA ↑', 1.0, 3),
+            Column(f'tracking/{prefix}ids', f'{city}IDS ↓', 1.0, 0),
+            Column(f'map/{prefix}iou_lanes', f'{city}lanes IoU ↑', 100.0, 1),
+            Column(f'map/{prefix}iou_crossing', f'{city}crossing IoU ↑',
+                   100.0, 1)
+        ]
+    return columns
+
+
+def _dense_columns() -> List[Column]:
+    """Δm (%) and the NYUv2 metrics with their directions."""
+    columns = [Column(DELTA_M, 'Δm (%) ↑', 1.0, 2)]
+    for name, header in (('miou', 'mIoU'), ('pix_acc', 'pix acc'),
+                         ('abs_err', 'abs err'), ('rel_err', 'rel err'),
+                         ('mean_angle', 'mean angle'),
+                         ('median_angle', 'median angle')):
+        arrow = '↓' if name in LOWER_BETTER else '↑'
+        columns.append(Column(f'dense/{name}', f'{header} {arrow}', 1.0,
+                              2 if name in ('abs_err', 'rel_err') else 1))
+    return columns
+
+
+PRESETS = dict(paper=_paper_columns, dense=_dense_columns)
 
 
 def last_val_scalars(work_dir: str) -> Dict[str, float]:
@@ -116,8 +181,56 @@ def order_columns(runs: Sequence[Dict[str, float]]) -> List[str]:
     return delta + overall + per_domain
 
 
+def short_metrics(metrics: Dict[str, float]) -> Dict[str, float]:
+    """``{'miou': ...}`` for ``{'dense/miou': ...}`` (last name part)."""
+    return {k.rsplit('/', 1)[-1]: v for k, v in metrics.items()}
+
+
+def add_delta_m(runs: Sequence[Dict[str, float]], reference_dir: str,
+                names: Sequence[str] = DELTA_M_METRICS) -> None:
+    """Adds ``delta_m`` of every run against the run in ``reference_dir``.
+
+    Args:
+        runs (Sequence[dict]): the metrics of every run; edited in place.
+        reference_dir (str): work dir of the reference (STL) run.
+        names (Sequence[str]): the metrics Δm averages over (last part
+            of the name, e.g. ``miou``).
+    """
+    from nexusflow.evaluation.dense_metric import delta_m
+    reference = short_metrics(load_metrics(reference_dir))
+    missing = [n for n in names if n not in reference]
+    if missing:
+        raise ValueError(f'--delta-m-reference {reference_dir}: its metrics '
+                         f'lack {missing} (has {sorted(reference)})')
+    for metrics in runs:
+        values = short_metrics(metrics)
+        if all(n in values for n in names):
+            metrics[DELTA_M] = delta_m(values,
+                                       {n: reference[n] for n in names})
+
+
+def parse_columns(specs: Sequence[str]) -> List[Column]:
+    """Columns from ``KEY`` or ``KEY=HEADER`` strings.
+
+    Args:
+        specs (Sequence[str]): the ``--columns`` values.
+
+    Returns:
+        list[Column]: the columns, default format.
+    """
+    columns = []
+    for spec in specs:
+        key, _, header = spec.partition('=')
+        if not key:
+            raise ValueError(f'--columns: empty metric name in {spec!r}')
+        columns.append(Column(key, header or key))
+    return columns
+
+
 def summarize(work_dirs: Sequence[str],
-              labels: Optional[Sequence[str]] = None
+              labels: Optional[Sequence[str]] = None,
+              columns: Optional[Sequence[Column]] = None,
+              delta_m_reference: Optional[str] = None
               ) -> Tuple[List[str], List[list]]:
     """The metrics of several runs as table rows.
 
@@ -125,6 +238,11 @@ def summarize(work_dirs: Sequence[str],
         work_dirs (Sequence[str]): mmengine work dirs.
         labels (Sequence[str], optional): row labels (default: the dir
             names).
+        columns (Sequence[Column], optional): the columns to show, in
+            order; values are scaled by their ``scale``. Default: every
+            metric, ordered by :func:`order_columns`.
+        delta_m_reference (str, optional): work dir of the run Δm is
+            computed against (adds ``delta_m`` to every run).
 
     Returns:
         tuple[list[str], list[list]]: the header and one row per run
@@ -132,12 +250,49 @@ def summarize(work_dirs: Sequence[str],
     """
     labels = run_labels(work_dirs, labels)
     runs = [load_metrics(d) for d in work_dirs]
-    columns = order_columns(runs)
-    rows = [[label] + [metrics.get(k) for k in columns]
-            for label, metrics in zip(labels, runs)]
-    header = ['run'] + ['Δm' if k.split('/')[-1] == 'delta_m' else k
-                        for k in columns]
-    return header, rows
+    if delta_m_reference is not None:
+        add_delta_m(runs, delta_m_reference)
+    if columns is None:
+        keys = order_columns(runs)
+        columns = [Column(k, 'Δm' if k.split('/')[-1] == DELTA_M else k)
+                   for k in keys]
+    else:
+        known = {k for metrics in runs for k in metrics}
+        unknown = [c.key for c in columns if c.key not in known]
+        if len(unknown) == len(columns):
+            raise ValueError(f'none of the columns {unknown} is a metric of '
+                             f'{list(work_dirs)} (they have '
+                             f'{sorted(known)[:12]}...)')
+    rows = []
+    for label, metrics in zip(labels, runs):
+        row = [label]
+        for column in columns:
+            value = metrics.get(column.key)
+            row.append(None if value is None else value * column.scale)
+        rows.append(row)
+    return ['run'] + [c.header for c in columns], rows
+
+
+def format_row(row: Sequence[object],
+               columns: Optional[Sequence[Column]] = None) -> List[str]:
+    """The cells of one row: the label, then formatted values.
+
+    Args:
+        row (Sequence): label and values, as :func:`summarize` gives.
+        columns (Sequence[Column], optional): their formats (default: 4
+            decimals).
+
+    Returns:
+        list[str]: the cells.
+    """
+    cells = [str(row[0])]
+    for index, value in enumerate(row[1:]):
+        digits = columns[index].digits if columns else None
+        if value is None or digits is None:
+            cells.append(format_cell(value))
+        else:
+            cells.append(f'{value:.{digits}f}')
+    return cells
 
 
 def format_cell(value: object) -> str:
@@ -157,21 +312,53 @@ def parse_args() -> argparse.Namespace:
                         help='one row label per work dir')
     parser.add_argument('--out', help='also write the markdown table here')
     parser.add_argument('--csv', help='also write a CSV table here')
-    return parser.parse_args()
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument('--preset', choices=sorted(PRESETS),
+                        help='column set: paper (UniAD: AMOTA, IDS, lanes '
+                        'and crossing IoU in %%, overall + per city) or '
+                        'dense (Δm + NYUv2 metrics)')
+    choice.add_argument('--columns', nargs='+', metavar='KEY[=HEADER]',
+                        help='metric names to show, in order')
+    parser.add_argument('--delta-m-reference', metavar='WORK_DIR',
+                        help='compute Δm of every run against this run '
+                        f'(over {", ".join(DELTA_M_METRICS)})')
+    parser.add_argument('--readme', help='markdown file whose section '
+                        '--section gets the table (e.g. README.md)')
+    parser.add_argument('--section', help='name in the file\'s "<!-- BEGIN '
+                        'results:NAME -->" / "<!-- END results:NAME -->"')
+    parser.add_argument('--caption', help='a line written above the table '
+                        '(with --out / --readme)')
+    args = parser.parse_args()
+    if (args.readme is None) != (args.section is None):
+        parser.error('--readme and --section go together')
+    return args
 
 
 def main() -> None:
     args = parse_args()
+    columns = None
     try:
-        header, rows = summarize(args.work_dirs, args.labels)
+        if args.preset:
+            columns = PRESETS[args.preset]()
+        elif args.columns:
+            columns = parse_columns(args.columns)
+        header, rows = summarize(args.work_dirs, args.labels, columns,
+                                 args.delta_m_reference)
     except (ValueError, FileNotFoundError) as err:
         sys.exit(f'error: {err}')
-    table = markdown_table(header,
-                           [[format_cell(v) for v in row] for row in rows])
+    table = markdown_table(header, [format_row(row, columns)
+                                    for row in rows])
     print(table)
+    text = table if not args.caption else f'{args.caption}\n\n{table}'
+    if args.readme:
+        try:
+            replace_section(args.readme, args.section, text)
+        except (ValueError, FileNotFoundError) as err:
+            sys.exit(f'error: {err}')
+        print(f'wrote section {args.section} of {args.readme}')
     if args.out:
         with open(args.out, 'w') as f:
-            f.write(table + '\n')
+            f.write(text + '\n')
     if args.csv:
         with open(args.csv, 'w', newline='') as f:
             writer = csv.writer(f)
