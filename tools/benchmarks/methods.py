@@ -10,11 +10,14 @@ MTPSL. Goals: NexusFlow <= 1.05x baseline time; NexusFlow <= 0.5x MTPSL
 memory.
 
 MTPSL's and JTR's cost grows with the BEV grid they compare the tasks on
-(48 x 48 in the tiny configs, 200 x 200 at full size); ``--grid`` sets it.
+(48 x 48 in the tiny configs, 200 x 200 at full size) and with the widths
+of their networks; ``--grid`` sets the grid, ``--full-regularizers`` takes
+grid and widths from the full-size configs (on the tiny host).
 
 Example:
     python tools/benchmarks/methods.py
     python tools/benchmarks/methods.py --grid 200 --steps 10
+    python tools/benchmarks/methods.py --full-regularizers
 """
 import argparse
 import copy
@@ -47,23 +50,30 @@ CONFIGS = dict(
 DEVICE = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
 
-def load(method: str) -> Config:
-    """The method's tiny config."""
-    return Config.fromfile(osp.join(REPO, 'configs', 'nexusflow',
-                                    CONFIGS[method]))
+def load(method: str, tiny: bool = True) -> Config:
+    """The method's tiny (or full-size) config."""
+    name = CONFIGS[method] if tiny else CONFIGS[method].replace('_tiny', '')
+    return Config.fromfile(osp.join(REPO, 'configs', 'nexusflow', name))
 
 
-def build_model(method: str, grid: int = 0):
+def build_model(method: str, grid: int = 0, full_regularizer: bool = False):
     """The method's model, seeded, on DEVICE, in training mode.
 
     Args:
         method (str): a key of CONFIGS.
         grid (int): regularizer grid side (MTPSL/JTR); 0 keeps the config's.
+        full_regularizer (bool): MTPSL/JTR networks and grid of the
+            full-size config (the shared-feature width stays the host's).
     """
     cfg = load(method).model
     if cfg.get('neck') is not None:
         # The hook would set lambda during stage 2; here it is on throughout.
         cfg.neck.align_weight = 0.1
+    if cfg.get('regularizer') is not None and full_regularizer:
+        full = load(method, tiny=False).model
+        full.regularizer.pop('feat_channels', None)
+        cfg.regularizer.update(full.regularizer)
+        cfg.regularizer_grid = full.regularizer_grid
     if cfg.get('regularizer') is not None and grid:
         cfg.regularizer_grid = (grid, grid)
     torch.manual_seed(0)
@@ -99,6 +109,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='clips per batch (alternating cities)')
     parser.add_argument('--grid', type=int, default=0,
                         help='MTPSL/JTR grid side (0: the configs\' 48)')
+    parser.add_argument('--full-regularizers', action='store_true',
+                        help='MTPSL/JTR widths and grid of the full-size '
+                        'configs')
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--steps', type=int, default=6)
     parser.add_argument('--threads', type=int, default=1,
@@ -131,14 +144,17 @@ def main(argv=None) -> None:
     if DEVICE.type == 'cpu':
         torch.set_num_threads(args.threads)
     init_default_scope('mmdet3d')
-    models = {name: build_model(name, args.grid) for name in CONFIGS}
+    models = {name: build_model(name, args.grid, args.full_regularizers)
+              for name in CONFIGS}
     optims = {name: OptimWrapper(torch.optim.AdamW(m.parameters(), lr=1e-4))
               for name, m in models.items()}
     data = make_batch(args.clips)
-    grid = args.grid or tuple(load('mtpsl').model.regularizer_grid)[0]
+    grid = models['mtpsl'].rasters.size[0]
+    widths = tuple(models['mtpsl'].regularizer.mapping.widths)
     print(f'== UniAD-tiny train step on {DEVICE.type} '
           f'({torch.get_num_threads()} threads): {args.clips} clips, '
-          f'MTPSL/JTR grid {grid}x{grid}, {args.steps} steps ==')
+          f'MTPSL/JTR grid {grid}x{grid}, MTPSL widths {widths}, '
+          f'{args.steps} steps ==')
     for _ in range(args.warmup):
         for name in models:
             models[name].train_step(copy.deepcopy(data), optims[name])
