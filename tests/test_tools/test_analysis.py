@@ -73,6 +73,8 @@ def write_latents(path, shift, num=40, dim=6, seed=0):
 def table_rows(text, title):
     """``{run: cells}`` of the markdown table right after ``title``."""
     lines = text[text.index(title):].splitlines()[1:]
+    while lines and not lines[0].strip():
+        lines.pop(0)
     rows = {}
     for line in lines[2:]:
         if not line.startswith('|'):

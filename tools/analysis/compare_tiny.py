@@ -53,6 +53,7 @@ Example:
 import argparse
 import os
 import os.path as osp
+import shlex
 import subprocess
 import sys
 import time
@@ -273,7 +274,7 @@ def is_done(step: Step) -> bool:
 def execute(step: Step, number: str) -> None:
     """Runs one step with this interpreter, failing loudly with its name."""
     cmd = [sys.executable] + step.argv
-    print(f'\n==> [{number}] {step.title}\n    $ {" ".join(cmd)}',
+    print(f'\n==> [{number}] {step.title}\n    $ {shlex.join(cmd)}',
           flush=True)
     start = time.time()
     result = subprocess.run(cmd, cwd=ROOT)
@@ -306,7 +307,7 @@ def run_plan(steps: Sequence[Step], args: argparse.Namespace) -> int:
         ran += 1
         if args.dry_run:
             print(f'==> [{number}] {step.title}: would run\n    $ '
-                  f'{" ".join(step.argv)}', flush=True)
+                  f'{shlex.join(step.argv)}', flush=True)
         else:
             execute(step, number)
     return ran
@@ -314,7 +315,7 @@ def run_plan(steps: Sequence[Step], args: argparse.Namespace) -> int:
 
 def tool(argv: List[str], dry_run: bool) -> None:
     """Runs a table tool (summarize.py, mmd.py), printing the command."""
-    print(f'\n==> $ {" ".join(argv)}', flush=True)
+    print(f'\n==> $ {shlex.join(argv)}', flush=True)
     if dry_run:
         return
     result = subprocess.run([sys.executable] + argv, cwd=ROOT)
@@ -335,7 +336,7 @@ def write_tables(args: argparse.Namespace) -> None:
         labels = [r.label for r in runs]
         caption = (f'UniAD-tiny, {args.iters} training iterations per run '
                    f'(two-stage runs align from iteration {args.iters // 2})'
-                   f', synthetic val set (16 frames); IoUs in %.')
+                   f', synthetic nuScenes val set; IoUs in %.')
         tool(['tools/analysis/summarize.py', *dirs, '--labels', *labels,
               '--preset', 'paper', '--out', osp.join(out, 'uniad.md'),
               '--csv', osp.join(out, 'uniad.csv'), '--caption', caption] +

@@ -105,8 +105,10 @@ def mmd_tables(paths: Sequence[str], labels: Optional[Sequence[str]],
                 latents = {t: z[dom == domain] for t, z in latents.items()}
             rows.append([label] + run_row(latents, pairs, args))
         title = 'all samples' if domain is None else f'domain {domain}'
-        out.append(f'MMD^2 between task latents ({args.prefix}), '
-                   f'{title}:\n' + markdown_table(header, rows))
+        # A blank line before the table: markdown renders it as a table
+        # only when it does not continue the title's paragraph.
+        out.append(f'MMD² between task latents ({args.prefix}), '
+                   f'{title}:\n\n' + markdown_table(header, rows))
     return '\n\n'.join(out)
 
 
