@@ -8,6 +8,11 @@ import torch
 from mmdet3d.registry import METRICS
 from uniad_helpers import build_dataset, build_model, collate
 
+# Two-frame clips: enough for the carried track queries to learn, and
+# cheaper than three (AMOTA about 0.45 after 160 steps, 0.23 after 120 with
+# three-frame clips).
+STEPS, QUEUE = 160, 2
+
 
 def evaluate(model, dataset, infos) -> dict:
     """Devkit tracking metrics and map IoU over the dataset, in order."""
@@ -40,13 +45,13 @@ def test_short_training_beats_the_untrained_model(tiny_cfg,
     # the tasks, not that it generalises from a few synthetic clips.
     infos['trackmap_train'] = infos['trackmap_val']
     model = build_model(cfg)
-    train = build_dataset(cfg, infos, queue_length=3)
+    train = build_dataset(cfg, infos, queue_length=QUEUE)
     val = build_dataset(cfg, infos, 'val')
     before = evaluate(model, val, infos)
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
-    for step in range(120):
+    for step in range(STEPS):
         model.train()
         losses = model(**collate(model, [train[int(order[step % len(train)])]]),
                        mode='loss')
