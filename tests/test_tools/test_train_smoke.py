@@ -16,7 +16,10 @@ UNIAD_TINY = 'configs/nexusflow/uniad_domainsplit_tiny.py'
 
 
 def run(cmd, root, timeout=600):
-    env = dict(os.environ, SYNTHETIC_NUSCENES=root, PYTHON=sys.executable)
+    # One thread per process: the two-process runs would otherwise ask for
+    # more threads than a small CI machine has cores.
+    env = dict(os.environ, SYNTHETIC_NUSCENES=root, PYTHON=sys.executable,
+               OMP_NUM_THREADS='1')
     result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True,
                             text=True, timeout=timeout)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
