@@ -64,7 +64,9 @@ test_evaluator = val_evaluator
 nexusflow_schedule = dict(align_weight=0.1, begin_iter=4, warmup_iters=2)
 custom_hooks = [dict(type='NexusFlowHook', **nexusflow_schedule)]
 
-lr = 1e-3
+# 3e-3: at 1e-3 the tiny track head starts no track on unseen scenes within
+# a few hundred iterations (AMOTA 0 vs 0.048 at 3e-3 after 200, fullsup).
+lr = 3e-3
 optim_wrapper = dict(optimizer=dict(lr=lr))
 max_iters = 8
 param_scheduler = [
