@@ -65,3 +65,22 @@ def make_sample(mask: dict, size=(8, 12), seed: int = 0):
         normal = torch.randn((3, ) + size, generator=gen)
         sample.gt_normal = normal / normal.norm(dim=0, keepdim=True)
     return sample
+
+
+def run_tiny_config(path: str, data_root: str, work_dir: str,
+                    epochs: int = 1) -> Dict[str, float]:
+    """Trains a dense ``*_tiny.py`` config through the Runner on
+    ``data_root`` for ``epochs`` (seeded) and returns its test metrics."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(path)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = data_root
+    cfg.work_dir = work_dir
+    cfg.log_level = 'WARNING'
+    cfg.train_cfg.max_epochs = epochs
+    cfg.train_cfg.val_interval = epochs
+    cfg.randomness = dict(seed=0)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner.test()

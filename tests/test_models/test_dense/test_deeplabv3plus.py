@@ -6,10 +6,9 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from mmdet3d.registry import MODELS
-from dense_helpers import train_onelabel
+from dense_helpers import run_tiny_config, train_onelabel
 from nexusflow.models.dense import DeepLabV3PlusMTL
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs',
@@ -82,20 +81,11 @@ def test_training_on_onelabel_improves_every_task(tiny_nyuv2):
 
 
 def test_tiny_config_trains_and_evaluates_with_runner(tiny_nyuv2, tmp_path):
-    cfg = Config.fromfile(
-        osp.join(CONFIGS, 'nyuv2_deeplabv3plus_mtl_onelabel_tiny.py'))
+    path = osp.join(CONFIGS, 'nyuv2_deeplabv3plus_mtl_onelabel_tiny.py')
+    cfg = Config.fromfile(path)
     assert cfg.model.backbone.encoder.init_cfg is None  # no download
     assert cfg.model.data_preprocessor.type == 'ImgDataPreprocessor'
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = tiny_nyuv2
-    cfg.work_dir = str(tmp_path)
-    cfg.log_level = 'WARNING'
-    cfg.train_cfg.max_epochs = 1
-    cfg.train_cfg.val_interval = 1
-    cfg.randomness = dict(seed=0)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    metrics = runner.test()
+    metrics = run_tiny_config(path, tiny_nyuv2, str(tmp_path))
     assert 0 <= metrics['dense/miou'] <= 100
     assert 0 <= metrics['dense/mean_angle'] < 180
     assert metrics['dense/abs_err'] >= 0

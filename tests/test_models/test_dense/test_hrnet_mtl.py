@@ -6,10 +6,9 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from mmdet3d.registry import MODELS
-from dense_helpers import train_onelabel
+from dense_helpers import run_tiny_config, train_onelabel
 from nexusflow.models.dense import HRNET_W18, HRNetMTL
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs',
@@ -142,19 +141,9 @@ def test_training_on_onelabel_improves_every_task(tiny_nyuv2):
 @pytest.mark.parametrize('method', ['mtl', 'ctal-ms'])
 def test_tiny_configs_train_and_evaluate_with_runner(method, tiny_nyuv2,
                                                      tmp_path):
-    cfg = Config.fromfile(
-        osp.join(CONFIGS, f'nyuv2_hrnet18_{method}_onelabel_tiny.py'))
-    assert cfg.model.backbone.encoder.init_cfg is None  # no download
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = tiny_nyuv2
-    cfg.work_dir = str(tmp_path)
-    cfg.log_level = 'WARNING'
-    cfg.train_cfg.max_epochs = 1
-    cfg.train_cfg.val_interval = 1
-    cfg.randomness = dict(seed=0)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    metrics = runner.test()
+    path = osp.join(CONFIGS, f'nyuv2_hrnet18_{method}_onelabel_tiny.py')
+    assert Config.fromfile(path).model.backbone.encoder.init_cfg is None
+    metrics = run_tiny_config(path, tiny_nyuv2, str(tmp_path))
     assert 0 <= metrics['dense/miou'] <= 100
     assert 0 <= metrics['dense/mean_angle'] < 180
     assert metrics['dense/abs_err'] >= 0
