@@ -84,3 +84,24 @@ def run_tiny_config(path: str, data_root: str, work_dir: str,
     runner = Runner.from_cfg(cfg)
     runner.train()
     return runner.test()
+
+
+def check_config_wiring(cfg, path: str) -> None:
+    """Asserts what every dense config must agree on: Cityscapes' two
+    tasks and 7 classes on onelabel, and the MTPSL / NexusFlow widths equal
+    to the backbone's feature width."""
+    import os.path as osp
+    model = cfg.model
+    if osp.basename(path).startswith('cityscapes_'):
+        classes = cfg.train_dataloader.dataset.num_classes
+        assert model.tasks == dict(semantic=dict(num_classes=classes),
+                                   depth=dict()), path
+        assert cfg.val_evaluator.num_classes == classes == \
+            cfg.val_dataloader.dataset.num_classes == 7, path
+        assert cfg.train_dataloader.dataset.label_setting == 'onelabel'
+    width = model.backbone.channels
+    if 'regularizer' in model and model.regularizer.type == 'MTPSLLoss':
+        assert model.regularizer.feat_channels == width, path
+    if 'surrogates' in model:
+        for surrogate in model.surrogates.surrogates.values():
+            assert surrogate.aggregator.in_channels == width, path

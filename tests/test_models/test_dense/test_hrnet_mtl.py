@@ -8,7 +8,8 @@ import torch
 from mmengine.config import Config
 
 from mmdet3d.registry import MODELS
-from dense_helpers import run_tiny_config, train_onelabel
+from dense_helpers import (check_config_wiring, run_tiny_config,
+                           train_onelabel)
 from nexusflow.models.dense import HRNET_W18, HRNetMTL
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs',
@@ -165,17 +166,5 @@ def test_hrnet18_configs_match_the_backbone_width():
         if not tiny:
             assert backbone.encoder.extra == Config(
                 dict(extra=HRNET_W18)).extra, path
-        if osp.basename(path).startswith('cityscapes_'):
-            classes = cfg.train_dataloader.dataset.num_classes
-            assert model.tasks == dict(semantic=dict(num_classes=classes),
-                                       depth=dict()), path
-            assert cfg.val_evaluator.num_classes == classes == \
-                cfg.val_dataloader.dataset.num_classes == 7, path
-            assert cfg.train_dataloader.dataset.label_setting == 'onelabel'
-        width = backbone.channels
-        if 'regularizer' in model and model.regularizer.type == 'MTPSLLoss':
-            assert model.regularizer.feat_channels == width, path
-        if 'surrogates' in model:
-            for surrogate in model.surrogates.surrogates.values():
-                assert surrogate.aggregator.in_channels == width, path
+        check_config_wiring(cfg, path)
         assert backbone.multi_scale == ('_ctal-ms_' in path), path
