@@ -1,5 +1,34 @@
-"""Session fixtures shared by the whole suite."""
+"""Fixtures shared by the whole suite."""
 import pytest
+import torch
+
+from helpers.tools import load_tool as _load_tool
+
+
+@pytest.fixture(autouse=True)
+def one_thread(request):
+    """Runs each test with one intra-op thread (``@pytest.mark.threads(n)``
+    asks for n), then restores the count: the suite's models are tiny, and
+    on a loaded 2-core machine one thread per process is the fastest."""
+    marker = request.node.get_closest_marker('threads')
+    threads = torch.get_num_threads()
+    torch.set_num_threads(marker.args[0] if marker else 1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope='session')
+def load_tool():
+    """``load_tool('deploy.py')``: a tool of ``tools/`` as a module."""
+    return _load_tool
+
+
+@pytest.fixture(scope='module')
+def tiny_nyuv2(tmp_path_factory) -> str:
+    """Eight train / four val synthetic NYUv2 images of 32x48."""
+    from nexusflow.testing import create_synthetic_nyuv2
+    root = tmp_path_factory.mktemp('tiny_nyuv2')
+    return create_synthetic_nyuv2(str(root), 8, 4, (32, 48), seed=2)
 
 
 @pytest.fixture(scope='session')
@@ -12,7 +41,7 @@ def synthetic_nuscenes(tmp_path_factory) -> str:
     Built once per session in about a second. Treat it as read-only; use
     ``synthetic_nuscenes_infos`` for the converted info files.
     """
-    from nexusflow.datasets import create_synthetic_nuscenes
+    from nexusflow.testing import create_synthetic_nuscenes
     root = tmp_path_factory.mktemp('synthetic_nuscenes')
     return create_synthetic_nuscenes(
         str(root), version='v1.0-mini', num_scenes=4, samples_per_scene=4,
@@ -29,7 +58,7 @@ def synthetic_nuscenes_infos(synthetic_nuscenes) -> dict:
         ``dbinfos`` (stock mmdet3d infos) and ``trackmap_train``,
         ``trackmap_val``.
     """
-    from nexusflow.datasets import create_stock_infos, create_trackmap_infos
+    from nexusflow.converters import create_stock_infos, create_trackmap_infos
     root, version = synthetic_nuscenes, 'v1.0-mini'
     paths = dict(root=root, version=version)
     paths.update(create_stock_infos(root, version, root, max_sweeps=2))

@@ -9,9 +9,8 @@ import argparse
 from _bootstrap import import_nexusflow
 
 import_nexusflow()
-from nexusflow.utils.launch import (add_launch_args,  # noqa: E402
-                                    build_runner, prepare_config,
-                                    setup_distributed)
+from nexusflow.utils.launch import (  # noqa: E402
+    add_launch_args, build_runner, prepare_config, setup_distributed)
 
 
 def parse_args() -> argparse.Namespace:

@@ -3,7 +3,8 @@
 # centroid alignment over both tasks; lambda 0.1 is ours, as on NYUv2.
 _base_ = './cityscapes_deeplabv3plus_mtl_onelabel.py'
 model = dict(
-    surrogates=dict(
+    neck=dict(
+        type='NexusFlowNeck',
         surrogates={
             task: dict(
                 aggregator=dict(type='MLPAggregator', in_channels=256,

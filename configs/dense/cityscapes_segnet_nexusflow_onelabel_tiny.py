@@ -10,7 +10,7 @@ val_dataloader = _base_.tiny_val_dataloader
 test_dataloader = val_dataloader
 model = dict(
     backbone=dict(channels=(8, 16, 16)),
-    surrogates=dict(surrogates={
+    neck=dict(surrogates={
         task: dict(aggregator=dict(in_channels=8, out_dim=16),
                    flow=dict(num_layers=2, hidden_dim=16))
         for task in ('semantic', 'depth')

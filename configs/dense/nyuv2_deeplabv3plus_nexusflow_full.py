@@ -1,4 +1,4 @@
-# NexusFlow on DeepLabV3+ ResNet-50: surrogates (MLP aggregator + 6 RealNVP
+# NexusFlow on DeepLabV3+ ResNet-50 (NexusFlowNeck): surrogates (MLP aggregator + 6 RealNVP
 # coupling layers) on the 256-wide task features, centroid alignment over all
 # tasks. align_weight (lambda) is not given for NYUv2 in the paper: 0.1 is
 # ours.
@@ -8,7 +8,8 @@ _base_ = [
 ]
 default_hooks = dict(logger=dict(interval=50))
 model = dict(
-    surrogates=dict(
+    neck=dict(
+        type='NexusFlowNeck',
         surrogates={
             task: dict(
                 aggregator=dict(type='MLPAggregator', in_channels=256,

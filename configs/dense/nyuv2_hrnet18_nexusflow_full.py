@@ -7,7 +7,8 @@ _base_ = [
 ]
 default_hooks = dict(logger=dict(interval=50))
 model = dict(
-    surrogates=dict(
+    neck=dict(
+        type='NexusFlowNeck',
         surrogates={
             task: dict(
                 aggregator=dict(type='MLPAggregator', in_channels=64,

@@ -1,4 +1,4 @@
-# NexusFlow: surrogates (MLP aggregator + 6 RealNVP coupling layers) on the
+# NexusFlow (NexusFlowNeck): surrogates (MLP aggregator + 6 RealNVP coupling layers) on the
 # per-task decoder features, centroid alignment over all tasks.
 # align_weight (lambda) is not given for NYUv2 in the paper: 0.1 is ours.
 _base_ = [
@@ -7,7 +7,8 @@ _base_ = [
 ]
 default_hooks = dict(logger=dict(interval=50))
 model = dict(
-    surrogates=dict(
+    neck=dict(
+        type='NexusFlowNeck',
         surrogates={
             task: dict(
                 aggregator=dict(type='MLPAggregator', in_channels=64,

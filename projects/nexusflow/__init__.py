@@ -12,6 +12,7 @@ check_stack()
 patch_numpy_aliases()
 allow_mmengine_checkpoints()
 
-from . import datasets, engine, evaluation, models  # noqa: E402,F401
+from . import (analysis, attach, baselines, core, datasets,  # noqa: E402,F401
+               evaluation, hosts)
 
 __all__ = ['__version__']

@@ -14,8 +14,8 @@ from mmengine.runner import Runner
 
 import nexusflow  # noqa: F401
 from mmdet3d.registry import DATASETS, METRICS, MODELS
-from nexusflow.datasets.dense import (create_synthetic_cityscapes,
-                                      load_label_weights)
+from nexusflow.testing import create_synthetic_cityscapes
+from nexusflow.datasets.dense import load_label_weights
 from nexusflow.evaluation import delta_m
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -32,16 +32,6 @@ AUGMENTATIONS = ['DenseRandomScaleCrop', 'DenseRandAugment']
 
 def load(name: str) -> Config:
     return Config.fromfile(osp.join(CONFIGS, f'cityscapes_segnet_{name}.py'))
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: much faster for tiny convolutions on a loaded
-    2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope='module', autouse=True)

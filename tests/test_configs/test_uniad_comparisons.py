@@ -8,7 +8,7 @@ from mmengine.registry import init_default_scope
 
 import nexusflow  # noqa: F401
 from mmdet3d.registry import MODELS
-from nexusflow.models import PlainMLP, RealNVPFlow
+from nexusflow.core import PlainMLP, RealNVPFlow
 
 CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))), 'configs', 'nexusflow')

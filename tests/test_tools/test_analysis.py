@@ -42,7 +42,7 @@ def root_options(root):
 
 @pytest.fixture(scope='module')
 def nyu_root(tmp_path_factory):
-    from nexusflow.datasets.dense import create_synthetic_nyuv2
+    from nexusflow.testing import create_synthetic_nyuv2
     root = tmp_path_factory.mktemp('nyu')
     return create_synthetic_nyuv2(str(root), 8, 4, (32, 48), seed=0)
 

@@ -147,7 +147,7 @@ def test_mmd_writes_its_section(tmp_path, monkeypatch):
 
 @pytest.fixture(scope='module')
 def nyu_root(tmp_path_factory):
-    from nexusflow.datasets.dense import create_synthetic_nyuv2
+    from nexusflow.testing import create_synthetic_nyuv2
     root = tmp_path_factory.mktemp('nyu_probe')
     return create_synthetic_nyuv2(str(root), 4, 2, (32, 48), seed=0)
 

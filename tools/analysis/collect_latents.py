@@ -67,8 +67,8 @@ from mmengine.runner.checkpoint import _load_checkpoint  # noqa: E402
 from torch import nn  # noqa: E402
 
 from mmdet3d.registry import MODELS  # noqa: E402
-from nexusflow.models import SurrogateBank  # noqa: E402
-from nexusflow.utils.launch import check_data_roots, load_config  # noqa
+from nexusflow.core import SurrogateBank  # noqa: E402
+from nexusflow.utils.launch import check_data_roots, load_config
 
 DEVICE = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 

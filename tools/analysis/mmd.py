@@ -28,8 +28,7 @@ from _bootstrap import import_nexusflow  # noqa: E402
 import_nexusflow()
 from latents_io import (load_latents, markdown_table,  # noqa: E402
                         replace_section, run_labels)
-from nexusflow.evaluation.mmd import (mmd2_unbiased,  # noqa: E402
-                                      mmd_permutation_test)
+from nexusflow.analysis import mmd2_unbiased, mmd_permutation_test  # noqa: E402
 
 MISSING = '–'
 

@@ -28,7 +28,7 @@ from _bootstrap import import_nexusflow  # noqa: E402
 import_nexusflow()
 from latents_io import (load_latents, markdown_table,  # noqa: E402
                         run_labels)
-from nexusflow.evaluation.scree import (  # noqa: E402
+from nexusflow.analysis import (  # noqa: E402
     components_for_variance, explained_variance_ratio)
 
 

@@ -196,7 +196,7 @@ def add_delta_m(runs: Sequence[Dict[str, float]], reference_dir: str,
         names (Sequence[str]): the metrics Δm averages over (last part
             of the name, e.g. ``miou``).
     """
-    from nexusflow.evaluation.dense_metric import delta_m
+    from nexusflow.evaluation import delta_m
     reference = short_metrics(load_metrics(reference_dir))
     missing = [n for n in names if n not in reference]
     if missing:

@@ -34,7 +34,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _bootstrap import import_nexusflow  # noqa: E402
 
 import_nexusflow()
-from nexusflow.models.dense import CTALModule  # noqa: E402
+from nexusflow.baselines import CTALModule  # noqa: E402
 
 TASKS = dict(semantic=13, depth=1, normal=3)
 

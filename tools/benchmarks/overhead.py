@@ -31,8 +31,7 @@ from mmengine.optim import OptimWrapper  # noqa: E402
 from mmengine.structures import BaseDataElement  # noqa: E402
 
 from mmdet3d.registry import MODELS  # noqa: E402
-from nexusflow.models import (CentroidAlignmentLoss,  # noqa: E402
-                              PairwiseAlignmentLoss)
+from nexusflow.core import CentroidAlignmentLoss, PairwiseAlignmentLoss  # noqa: E402
 
 DEVICE = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 

@@ -126,7 +126,7 @@ class SampleLocations:
     """
 
     def __init__(self, data_root: str, version: str) -> None:
-        from .nuscenes_infos import load_json
+        from ..converters.nuscenes_infos import load_json
         table_root = osp.join(data_root, version)
         logs = {r['token']: r['location'] for r in load_json(
             osp.join(table_root, 'log.json'), 'nuScenes table')}

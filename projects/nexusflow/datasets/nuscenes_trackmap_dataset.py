@@ -8,8 +8,8 @@ import torch
 from mmdet3d.datasets import Det3DDataset
 from mmdet3d.registry import DATASETS
 from mmdet3d.structures import LiDARInstance3DBoxes
-from .map_raster import MAP_CLASSES
-from .trackmap_infos import TRACKING_CLASSES
+from ..converters.map_raster import MAP_CLASSES
+from ..converters.trackmap_infos import TRACKING_CLASSES
 
 
 @DATASETS.register_module()

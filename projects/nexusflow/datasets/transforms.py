@@ -8,7 +8,7 @@ from mmengine.structures import PixelData
 
 from mmdet3d.datasets.transforms import Pack3DDetInputs
 from mmdet3d.registry import TRANSFORMS
-from .map_raster import unpack_masks
+from ..converters.map_raster import unpack_masks
 
 TRACKMAP_META_KEYS = (
     'token', 'scene_token', 'scene_name', 'location', 'timestamp',

@@ -9,16 +9,11 @@ from .tracking_metric import (SUMMARY_KEYS, TRACKING_CLASSES,
 
 from .dense_metric import DenseMTLMetric, delta_m
 
-from .mmd import (median_bandwidth, mmd2_unbiased, mmd_permutation_test,
-                  pairwise_task_mmd, rbf_kernel)
-from .scree import components_for_variance, explained_variance_ratio
 
 __all__ = [
     'BEVMapIoUMetric', 'DEFAULT_DOMAINS', 'DenseMTLMetric', 'delta_m', 'IOU_NAMES', 'MAP_CLASSES',
     'NuScenesTrackingMetric', 'SUMMARY_KEYS', 'SceneInfo', 'TRACKING_CLASSES',
-    'check_domains', 'components_for_variance', 'explained_variance_ratio',
-    'median_bandwidth', 'mmd2_unbiased', 'mmd_permutation_test',
-    'pairwise_task_mmd', 'rbf_kernel', 'global_boxes_to_lidar', 'iou_from_counts',
+    'check_domains', 'global_boxes_to_lidar', 'iou_from_counts',
     'lidar_boxes_to_global', 'load_scenes', 'map_iou_counts', 'match_domains',
     'overlay_root', 'resolve_split'
 ]

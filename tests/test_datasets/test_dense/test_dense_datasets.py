@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from nexusflow.datasets.dense import (CityscapesMTLDataset, NYUv2MTLDataset,
+from nexusflow.datasets.dense import (CityscapesMTLDataset,
+                                      NYUv2MTLDataset,
                                       save_label_weights)
 
 
@@ -89,7 +90,7 @@ def test_clear_errors(nyuv2_root, tmp_path):
 
 
 def test_bad_target_shape_names_the_file(tmp_path):
-    from nexusflow.datasets.dense import create_synthetic_nyuv2
+    from nexusflow.testing import create_synthetic_nyuv2
     root = create_synthetic_nyuv2(str(tmp_path), 1, 1, (8, 12))
     bad = osp.join(root, 'train', 'depth', '0.npy')
     np.save(bad, np.zeros((8, 11, 1), dtype=np.float32))

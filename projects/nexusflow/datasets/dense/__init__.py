@@ -8,8 +8,6 @@ from .label_weights import (SETTINGS, load_label_weights, make_label_weights,
                             partial_fraction, resolve_label_mask,
                             save_label_weights)
 from .nyuv2_dataset import NYUV2_CLASSES, NYUv2MTLDataset
-from .synthetic_dense import (create_synthetic_cityscapes,
-                              create_synthetic_nyuv2)
 from .transforms import (TARGET_CHANNELS, LoadDenseMTLSample,
                          PackDenseMTLInputs, stack_targets)
 
@@ -17,8 +15,7 @@ __all__ = [
     'CityscapesMTLDataset', 'DenseMTLDataset', 'DenseRandAugment',
     'DenseRandomScaleCrop', 'LoadDenseMTLSample', 'PHOTOMETRIC_OPS',
     'NYUV2_CLASSES', 'NYUv2MTLDataset', 'PackDenseMTLInputs', 'SETTINGS',
-    'TARGET_CHANNELS', 'create_synthetic_cityscapes',
-    'create_synthetic_nyuv2', 'load_label_weights', 'make_label_weights',
+    'TARGET_CHANNELS', 'load_label_weights', 'make_label_weights',
     'partial_fraction', 'resolve_label_mask', 'save_label_weights',
     'stack_targets'
 ]

@@ -1,4 +1,0 @@
-from .nexusflow_hook import NexusFlowHook
-from .param_groups import add_param_group
-
-__all__ = ['NexusFlowHook', 'add_param_group']

@@ -1,0 +1,200 @@
+"""UniADTrackMap end to end on the synthetic nuScenes set: full-size config,
+training signal, task-mask semantics, domain split, inference."""
+import copy
+
+import pytest
+import torch
+from mmengine.structures import InstanceData
+
+from mmdet3d.registry import METRICS
+from helpers.uniad import (FULL, build_dataset, build_model, collate,
+                           load_config)
+
+PAPER_RULES = dict(map=['boston-seaport'], track=['singapore-*'])
+# Synthetic scenes are in boston-seaport and singapore-onenorth only.
+NOWHERE = dict(map=['singapore-queenstown'],
+               track=['singapore-hollandvillage'])
+TASK_KEYS = ('loss_track_cls', 'loss_track_bbox', 'd0.loss_track_cls',
+             'd0.loss_track_bbox', 'loss_map_mask', 'loss_map_dice')
+
+
+def without_neck(cfg):
+    cfg = copy.deepcopy(cfg)
+    cfg.model.neck = None
+    return cfg
+
+
+def clip_of(dataset, location: str, index: int = 0) -> dict:
+    """The ``index``-th clip whose frames are in ``location``."""
+    found = [i for i in range(len(dataset))
+             if dataset.get_data_info(i)['location'] == location]
+    return dataset[found[index]]
+
+
+def test_full_size_config_builds_and_runs_a_frame(synthetic_nuscenes_infos):
+    cfg = load_config(FULL)
+    model = build_model(cfg, init=False)
+    # Paper protocol, UniAD stage-1 sizes.
+    assert model.img_backbone.depth == 101
+    assert type(model.img_backbone.layer3[0].conv2).__name__ == \
+        'ModulatedDeformConv2dPack'
+    assert model.bev_encoder.bev_size == (200, 200)
+    assert model.bev_encoder.embed_dims == 256
+    assert len(model.bev_encoder.layers) == 6
+    assert model.track_head.num_query == 900 and len(
+        model.track_head.layers) == 6
+    flows = [s.flow for s in model.neck.surrogates.surrogates.values()]
+    assert [len(f.layers) for f in flows] == [6, 6]
+    assert cfg.optim_wrapper.optimizer.type == 'AdamW'
+    assert cfg.optim_wrapper.optimizer.lr == 2e-4
+    assert cfg.optim_wrapper.paramwise_cfg.custom_keys.img_backbone == dict(
+        lr_mult=0.1)
+    assert cfg.optim_wrapper.clip_grad.max_norm == 35
+    assert cfg.train_cfg.max_epochs == 6 and cfg.find_unused_parameters
+    assert cfg.train_dataloader.dataset.type == 'NuScenesDomainSplitDataset'
+    assert cfg.train_dataloader.dataset.rules == PAPER_RULES
+    assert [e.type for e in cfg.val_evaluator] == [
+        'NuScenesTrackingMetric', 'BEVMapIoUMetric']
+    assert cfg.custom_hooks[0].type == 'NexusFlowHook'
+
+    # One training frame at the synthetic 64 x 36 images; the BEV grid is
+    # shrunk because mmcv's CPU deformable attention materialises every
+    # sample (a 200 x 200 BEV needs tens of GB on a CPU, not on a GPU).
+    # Random weights instead of the pretrained backbone (no download).
+    cfg.model.bev_encoder.bev_size = (50, 50)
+    cfg.model.img_backbone.init_cfg = None
+    model = build_model(cfg)
+    dataset = build_dataset(cfg, synthetic_nuscenes_infos, queue_length=1)
+    data = collate(model, [clip_of(dataset, 'singapore-onenorth')])
+    with torch.no_grad():
+        losses = model(**data, mode='loss')
+    assert {'loss_track_cls', 'loss_map_mask', 'loss_align'} <= set(losses)
+    assert all(torch.isfinite(v) for v in losses.values())
+    assert losses['loss_track_cls'] > 0
+
+
+def test_tiny_model_loss_decreases(tiny_cfg, synthetic_nuscenes_infos):
+    model = build_model(without_neck(tiny_cfg))
+    dataset = build_dataset(tiny_cfg, synthetic_nuscenes_infos)
+    data = collate(model, [dataset[2]])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    model.train()
+    totals = []
+    for _ in range(4):
+        losses = model(**data, mode='loss')
+        total = sum(losses[k] for k in TASK_KEYS)
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+        totals.append(total.item())
+    assert totals[-1] < 0.85 * totals[0], totals
+
+
+def test_unlabeled_tasks_give_exact_zeros_with_every_parameter_in_graph(
+        tiny_cfg, synthetic_nuscenes_infos):
+    model = build_model(without_neck(tiny_cfg))
+    dataset = build_dataset(tiny_cfg, synthetic_nuscenes_infos,
+                            rules=NOWHERE)
+    data = collate(model, [dataset[1], dataset[6]])
+    model.train()
+    losses = model(**data, mode='loss')
+    assert all(losses[k].item() == 0.0 for k in TASK_KEYS)
+    sum(losses.values()).backward()
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            assert param.grad is not None, name
+            assert param.grad.abs().max() == 0, name
+
+
+def test_unlabeled_samples_are_left_out_not_background(
+        tiny_cfg, synthetic_nuscenes_infos):
+    model = build_model(without_neck(tiny_cfg)).eval()
+    dataset = build_dataset(tiny_cfg, synthetic_nuscenes_infos,
+                            rules=PAPER_RULES)
+    singapore = clip_of(dataset, 'singapore-onenorth')
+    boston = clip_of(dataset, 'boston-seaport')
+    with torch.no_grad():
+        both = model(**collate(model, [singapore, boston], False), mode='loss')
+        track_only = model(**collate(model, [singapore], False), mode='loss')
+        map_only = model(**collate(model, [boston], False), mode='loss')
+    for key in ('loss_track_cls', 'loss_track_bbox'):
+        assert torch.allclose(both[key], track_only[key], rtol=1e-4)
+    for key in ('loss_map_mask', 'loss_map_dice'):
+        assert torch.allclose(both[key], map_only[key], rtol=1e-4)
+    assert track_only['loss_map_mask'].item() == 0.0
+    assert map_only['loss_track_cls'].item() == 0.0
+
+
+def test_track_loss_never_sees_boston_gt_under_the_domain_split(
+        tiny_cfg, synthetic_nuscenes_infos, monkeypatch):
+    model = build_model(without_neck(tiny_cfg)).eval()
+    dataset = build_dataset(tiny_cfg, synthetic_nuscenes_infos,
+                            rules=PAPER_RULES)
+    singapore = clip_of(dataset, 'singapore-onenorth')
+    boston = clip_of(dataset, 'boston-seaport')
+    assert all(len(s.gt_instances_3d) == 0 for s in boston['data_samples'])
+    allowed = {int(i) for s in singapore['data_samples']
+               for i in s.gt_instances_3d.instance_ids}
+    seen = []
+    loss = model.track_head.loss
+
+    def spy(instances, outputs, gt_instances):
+        seen.append({int(i) for i in gt_instances.instance_ids})
+        return loss(instances, outputs, gt_instances)
+
+    monkeypatch.setattr(model.track_head, 'loss', spy)
+    with torch.no_grad():
+        model(**collate(model, [boston, singapore], False), mode='loss')
+    assert len(seen) == 2 and all(ids and ids <= allowed for ids in seen)
+
+    # A Boston sample that still carries boxes is an error, not a loss.
+    leaked = copy.deepcopy(boston)
+    leaked['data_samples'][1].gt_instances_3d = InstanceData(
+        **dict(singapore['data_samples'][1].gt_instances_3d.items()))
+    with pytest.raises(ValueError, match='track=False but carries'):
+        model(**collate(model, [leaked], False), mode='loss')
+
+
+def test_predict_keeps_ids_within_a_scene_and_feeds_the_metrics(
+        tiny_cfg, synthetic_nuscenes_infos):
+    cfg = without_neck(tiny_cfg)
+    # Every query starts and keeps a track, so carried ids are visible
+    # even from an untrained model.
+    cfg.model.track_head.update(score_thresh=0.0, filter_score_thresh=0.0)
+    model = build_model(cfg).eval()
+    dataset = build_dataset(cfg, synthetic_nuscenes_infos, 'val')
+    root = synthetic_nuscenes_infos['root']
+    metrics = [
+        METRICS.build(dict(type='NuScenesTrackingMetric', data_root=root,
+                           version='v1.0-mini', eval_set='mini_val')),
+        METRICS.build(dict(type='BEVMapIoUMetric'))
+    ]
+    ids_per_frame = []
+    for index in range(len(dataset)):
+        with torch.no_grad():
+            out = model(**collate(model, [dataset[index]], False),
+                        mode='predict')
+        sample = out[0]
+        pred = sample.pred_track_3d
+        assert pred.bboxes_3d.tensor.shape[1] == 9
+        assert sample.pred_map.masks.shape == (4, 200, 200)
+        ids_per_frame.append((sample.metainfo['frame_idx'],
+                              set(pred.track_ids.tolist())))
+        for metric in metrics:
+            metric.process({}, [sample.to_dict()])
+    num_query = cfg.model.track_head.num_query
+    for frame, ids in ids_per_frame:
+        if frame == 0:  # a new scene restarts the ids
+            assert ids == set(range(num_query))
+    assert ids_per_frame[0][1] < ids_per_frame[1][1]  # carried + new
+    # A gap inside a scene (frame 0, then 2) restarts tracking too.
+    with torch.no_grad():
+        model(**collate(model, [dataset[0]], False), mode='predict')
+        out = model(**collate(model, [dataset[2]], False), mode='predict')
+    assert set(out[0].pred_track_3d.track_ids.tolist()) == set(
+        range(num_query))
+    results = {}
+    for metric in metrics:
+        results.update(metric.evaluate(len(dataset)))
+    assert 0.0 <= results['tracking/amota'] <= 1.0
+    assert 0.0 <= results['map/iou_drivable'] <= 1.0
