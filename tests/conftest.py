@@ -3,6 +3,11 @@ import pytest
 import torch
 
 from helpers.tools import load_tool as _load_tool
+from nexusflow.utils.compat import patch_numpy_aliases
+
+# In-process runs stand in for tools/train.py, which applies the stock
+# ObjectSample's np.long shim at start-up (``import nexusflow`` does not).
+patch_numpy_aliases()
 
 
 @pytest.fixture(autouse=True)
@@ -65,3 +70,19 @@ def synthetic_nuscenes_infos(synthetic_nuscenes) -> dict:
     trackmap = create_trackmap_infos(root, version, root)
     paths.update({f'trackmap_{k}': v for k, v in trackmap.items()})
     return paths
+
+
+@pytest.fixture(scope='module')
+def nyuv2_root(tmp_path_factory) -> str:
+    """Six train / two val synthetic NYUv2 images of 24x32."""
+    from nexusflow.testing import create_synthetic_nyuv2
+    root = tmp_path_factory.mktemp('nyuv2')
+    return create_synthetic_nyuv2(str(root), 6, 2, (24, 32), seed=1)
+
+
+@pytest.fixture(scope='module')
+def cityscapes_root(tmp_path_factory) -> str:
+    """Five train / two val synthetic Cityscapes images of 16x32."""
+    from nexusflow.testing import create_synthetic_cityscapes
+    root = tmp_path_factory.mktemp('cityscapes')
+    return create_synthetic_cityscapes(str(root), 5, 2, (16, 32), seed=1)

@@ -3,7 +3,8 @@ import sys
 
 
 def import_nexusflow():
-    """Imports nexusflow, turning a missing or mismatched stack into one line.
+    """Imports nexusflow, turning a missing or mismatched stack into one line,
+    and applies the pinned stack's shims that only the tools need.
 
     Returns:
         module: the imported ``nexusflow`` package.
@@ -17,4 +18,6 @@ def import_nexusflow():
                  f'.venv/bin/python.')
     except RuntimeError as err:  # StackError: versions that do not fit
         sys.exit(f'error: {err}')
+    from nexusflow.utils.compat import patch_numpy_aliases
+    patch_numpy_aliases()  # the stock configs' ObjectSample needs np.long
     return nexusflow

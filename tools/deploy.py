@@ -1,12 +1,6 @@
 """Removes NexusFlow from a trained model: writes the host's plain config and
-its weights without surrogates, checked by a strict load.
-
-Handles the three ways NexusFlow attaches: ``NexusFlowHook`` (dropped from
-``custom_hooks``; its ``checkpoint['nexusflow']`` entry is dropped),
-``NexusFlowWrapper`` (replaced by its detector; ``detector.`` is unwrapped
-and ``surrogates.*`` dropped) and ``NexusFlowNeck`` (set to None in the
-host config; its weights dropped). Optimizer and scheduler states are not
-kept.
+its weights without surrogates, checked by a strict load (every attachment:
+NexusFlowHook / AlignWeightHook, NexusFlowWrapper, NexusFlowNeck).
 
 Example:
     python tools/deploy.py \
@@ -14,166 +8,11 @@ Example:
         work_dirs/centerpoint_pillar_domainsplit_hook/epoch_20.pth deploy/
 """
 import argparse
-import copy
-import os
-import os.path as osp
-from typing import Dict, List, Tuple
 
 from _bootstrap import import_nexusflow
 
 import_nexusflow()
-import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-
-from mmdet3d.registry import MODELS  # noqa: E402
-
-HOOK, WRAPPER, NECK = 'NexusFlowHook', 'NexusFlowWrapper', 'NexusFlowNeck'
-
-
-def _is(cfg, name: str) -> bool:
-    """Whether a config dict builds the registered type ``name``."""
-    if not isinstance(cfg, dict):
-        return False
-    kind = cfg.get('type')
-    if isinstance(kind, type):
-        kind = kind.__name__
-    return isinstance(kind, str) and kind.split('.')[-1] == name
-
-
-def _remove_necks(cfg, path: str, dropped: List[str]) -> None:
-    """Sets every NexusFlowNeck config below ``cfg`` to None, in place, and
-    records the state-dict prefix of each."""
-    items = cfg.items() if isinstance(cfg, dict) else enumerate(cfg)
-    for key, value in list(items):
-        if _is(value, NECK):
-            cfg[key] = None
-            dropped.append(f'{path}{key}.')
-        elif isinstance(value, (dict, list)):
-            _remove_necks(value, f'{path}{key}.', dropped)
-
-
-def plain_config(cfg: Config) -> Tuple[Config, str, List[str]]:
-    """The host's config without NexusFlow.
-
-    Args:
-        cfg (Config): the training config.
-
-    Returns:
-        tuple[Config, str, list[str]]: the plain config, the state-dict
-        prefix of the host in the trained model (``'detector.'`` for the
-        wrapper, else ``''``) and the prefixes of dropped modules (relative
-        to the host).
-    """
-    plain = copy.deepcopy(cfg)
-    prefix = ''
-    model = plain.model
-    if _is(model, WRAPPER):
-        detector = copy.deepcopy(model['detector'])
-        if 'data_preprocessor' not in detector and \
-                model.get('data_preprocessor') is not None:
-            detector['data_preprocessor'] = model['data_preprocessor']
-        plain.model = model = detector
-        prefix = 'detector.'
-    dropped: List[str] = []
-    _remove_necks(model, '', dropped)
-    if plain.get('custom_hooks'):
-        plain.custom_hooks = [
-            h for h in plain.custom_hooks if not _is(h, HOOK)
-        ]
-    return plain, prefix, dropped
-
-
-def plain_state_dict(state_dict: Dict[str, torch.Tensor], prefix: str,
-                     dropped: List[str]) -> Dict[str, torch.Tensor]:
-    """The host's weights: ``prefix`` removed, other top-level entries
-    (the wrapper's ``surrogates.*``) and ``dropped`` modules left out.
-
-    Args:
-        state_dict (dict): the trained model's state dict.
-        prefix (str): the host's prefix, e.g. ``'detector.'``.
-        dropped (list[str]): host-relative prefixes to leave out.
-
-    Returns:
-        dict: the host's state dict.
-    """
-    host = {}
-    for key, value in state_dict.items():
-        if not key.startswith(prefix):
-            continue
-        key = key[len(prefix):]
-        if not any(key.startswith(p) for p in dropped):
-            host[key] = value
-    return host
-
-
-def _load(checkpoint: str) -> dict:
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'checkpoint {checkpoint} does not exist')
-    # mmengine checkpoints hold numpy/mmengine objects besides tensors.
-    ckpt = torch.load(checkpoint, map_location='cpu', weights_only=False)
-    if isinstance(ckpt, dict) and isinstance(ckpt.get('state_dict'), dict):
-        return ckpt
-    if isinstance(ckpt, dict) and ckpt and all(
-            isinstance(v, torch.Tensor) for v in ckpt.values()):
-        return dict(meta={}, state_dict=ckpt)
-    raise ValueError(f'checkpoint {checkpoint} has no state_dict: expected an '
-                     f'mmengine checkpoint (a dict with "state_dict") or a '
-                     f'plain state dict')
-
-
-def deploy(config: str, checkpoint: str, out_dir: str) -> Tuple[str, str]:
-    """Writes ``out_dir/<name>.py`` and ``out_dir/<name>.pth``.
-
-    ``<name>`` is the config's file name. The weights are checked by a
-    strict load into the model built from the written config.
-
-    Args:
-        config (str): the training config.
-        checkpoint (str): a checkpoint trained with that config.
-        out_dir (str): output folder (created if needed).
-
-    Returns:
-        tuple[str, str]: paths of the written config and checkpoint.
-    """
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file {config} does not exist')
-    name = osp.splitext(osp.basename(config))[0]
-    out_cfg = osp.join(out_dir, f'{name}.py')
-    out_ckpt = osp.join(out_dir, f'{name}.pth')
-    for path in (out_cfg, out_ckpt):
-        if osp.exists(path):
-            raise FileExistsError(f'{path} already exists; deploy never '
-                                  f'overwrites, choose another OUT folder')
-    cfg = Config.fromfile(config)
-    ckpt = _load(checkpoint)
-    plain, prefix, dropped = plain_config(cfg)
-    weights = plain_state_dict(ckpt['state_dict'], prefix, dropped)
-
-    init_default_scope(plain.get('default_scope', 'mmdet3d'))
-    # Builders may edit the config in place; the dump must be the original.
-    model = MODELS.build(copy.deepcopy(plain.model))
-    result = model.load_state_dict(weights, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise ValueError(
-            f'checkpoint {checkpoint} does not fit the plain model of '
-            f'{config}: missing keys {result.missing_keys[:10]}, unexpected '
-            f'keys {result.unexpected_keys[:10]} (of '
-            f'{len(result.missing_keys)} / {len(result.unexpected_keys)})')
-
-    os.makedirs(out_dir, exist_ok=True)
-    plain.dump(out_cfg)
-    meta = dict(ckpt.get('meta') or {})
-    meta['deployed_from'] = osp.abspath(checkpoint)
-    torch.save(dict(meta=meta, state_dict=weights), out_ckpt)
-    total = sum(v.numel() for v in ckpt['state_dict'].values())
-    kept = sum(p.numel() for p in model.parameters())
-    removed = total - sum(v.numel() for v in weights.values())
-    extra = ckpt.get('nexusflow', {}).get('state_dict', {})
-    removed += sum(v.numel() for v in extra.values())
-    print(f'{type(model).__name__}: {kept} parameters kept, {removed} '
-          f'NexusFlow values removed\nwrote {out_cfg}\nwrote {out_ckpt}')
-    return out_cfg, out_ckpt
+from nexusflow.attach.deploy import deploy  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -189,9 +28,12 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     try:
-        deploy(args.config, args.checkpoint, args.out)
+        result = deploy(args.config, args.checkpoint, args.out)
     except (FileNotFoundError, FileExistsError, ValueError) as err:
         raise SystemExit(f'error: {err}') from None
+    print(f'{type(result["model"]).__name__}: {result["kept"]} parameters '
+          f'kept, {result["removed"]} NexusFlow values removed\n'
+          f'wrote {result["config"]}\nwrote {result["checkpoint"]}')
 
 
 if __name__ == '__main__':

@@ -13,6 +13,7 @@ import os.path as osp
 from _bootstrap import import_nexusflow
 
 import_nexusflow()
+from nexusflow.utils.checkpoint import trusted_checkpoints  # noqa: E402
 from nexusflow.utils.launch import (  # noqa: E402
     add_launch_args, build_runner, prepare_config, setup_distributed)
 
@@ -46,7 +47,8 @@ def main() -> None:
 
     setup_distributed(cfg)
     runner = build_runner(cfg)
-    metrics = runner.test()
+    with trusted_checkpoints():  # resume / load_from
+        metrics = runner.test()
     if runner.rank == 0:
         print(format_table(metrics))
         out = osp.join(cfg.work_dir, 'metrics.json')

@@ -9,6 +9,7 @@ import argparse
 from _bootstrap import import_nexusflow
 
 import_nexusflow()
+from nexusflow.utils.checkpoint import trusted_checkpoints  # noqa: E402
 from nexusflow.utils.launch import (  # noqa: E402
     add_launch_args, build_runner, prepare_config, setup_distributed)
 
@@ -52,7 +53,8 @@ def main() -> None:
 
     setup_distributed(cfg)
     runner = build_runner(cfg)
-    runner.train()
+    with trusted_checkpoints():  # resume / load_from
+        runner.train()
 
 
 if __name__ == '__main__':

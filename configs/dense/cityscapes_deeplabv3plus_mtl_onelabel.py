@@ -6,17 +6,14 @@ _base_ = [
     '../_base_/datasets/cityscapes.py',
     '../_base_/models/dense_deeplabv3plus.py',
     '../_base_/schedules/dense_adam_200e.py',
-    '../_base_/default_runtime.py'
+    '../_base_/default_runtime.py',
+    '../_base_/labels/cityscapes_onelabel.py'
 ]
 num_classes = 7
-default_hooks = dict(logger=dict(interval=50))
 model = dict(tasks=dict(_delete_=True, semantic=dict(num_classes=num_classes),
                         depth=dict()))
-# onelabel: the MTPSL/JTR partial-label setting (shipped seeded file with the
-# official statistics; point labels_weights at the official file to use it).
 train_dataloader = dict(
-    dataset=dict(num_classes=num_classes, label_setting='onelabel',
-                 labels_weights='data_splits/cityscapes/onelabel.pth'))
+    dataset=dict(_base_.cityscapes_onelabel, num_classes=num_classes))
 val_dataloader = dict(dataset=dict(num_classes=num_classes))
 test_dataloader = val_dataloader
 # No Delta_m reference: `stl_reference` in ../_base_/datasets/cityscapes.py

@@ -10,7 +10,6 @@ _base_ = [
     '../_base_/schedules/dense_adam_200e.py', '../_base_/default_runtime.py'
 ]
 num_classes = 7
-default_hooks = dict(logger=dict(interval=50))
 model = dict(tasks=dict(_delete_=True, semantic=dict(num_classes=num_classes),
                         depth=dict()))
 train_dataloader = dict(dataset=dict(num_classes=num_classes))

@@ -3,16 +3,16 @@
 # iterations, then one validation.
 _base_ = [
     './cityscapes_segnet_mtpsl_full.py',
-    '../_base_/datasets/cityscapes_synthetic_tiny.py'
+    '../_base_/datasets/cityscapes_synthetic_tiny.py',
+    '../_base_/schedules/tiny_cpu.py'
 ]
+model = dict(backbone=dict(channels=(8, 16, 16)),
+             regularizer=dict(channels=(8, 16), feat_channels=8))
 train_dataloader = _base_.tiny_train_dataloader
 val_dataloader = _base_.tiny_val_dataloader
 test_dataloader = val_dataloader
-model = dict(backbone=dict(channels=(8, 16, 16)),
-             regularizer=dict(channels=(8, 16), feat_channels=8))
-optim_wrapper = dict(optimizer=dict(lr=3e-3))
-param_scheduler = []
-train_cfg = dict(max_epochs=6, val_interval=6)
-default_hooks = dict(logger=dict(interval=1),
-                     checkpoint=dict(interval=6, max_keep_ckpts=1))
-log_processor = dict(window_size=1)
+optim_wrapper = _base_.tiny_optim_wrapper
+param_scheduler = _base_.tiny_param_scheduler
+train_cfg = _base_.tiny_train_cfg
+default_hooks = _base_.tiny_default_hooks
+log_processor = _base_.tiny_log_processor

@@ -1,8 +1,4 @@
 # Single-task learning: one DeepLabV3+ ResNet-50 per task (the Delta_m
 # reference).
-_base_ = [
-    '../_base_/datasets/nyuv2.py', '../_base_/models/dense_deeplabv3plus.py',
-    '../_base_/schedules/dense_adam_200e.py', '../_base_/default_runtime.py'
-]
-default_hooks = dict(logger=dict(interval=50))
+_base_ = './nyuv2_deeplabv3plus_mtl_full.py'
 model = dict(separate=True)

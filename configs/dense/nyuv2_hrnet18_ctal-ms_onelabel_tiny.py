@@ -1,31 +1,20 @@
 # CPU smoke twin of nyuv2_hrnet18_ctal-ms_onelabel.py on the synthetic set of
-# ../_base_/datasets/nyuv2_synthetic_tiny.py (onelabel); a 4/8/16-wide HRNet,
-# one block per branch and three branches (stride 16: 32x48 is no multiple of
-# 32); CTAL on the 8x12 finest scale; no pretrained weights; 12 Adam
-# iterations, then one validation.
+# ../_base_/datasets/nyuv2_synthetic_tiny.py (onelabel) with the tiny HRNet
+# of ../_base_/models/dense_hrnet18_tiny.py; CTAL on the 8x12 finest scale;
+# 12 Adam iterations, then one validation.
 _base_ = [
     './nyuv2_hrnet18_ctal-ms_full.py',
-    '../_base_/datasets/nyuv2_synthetic_tiny.py'
+    '../_base_/datasets/nyuv2_synthetic_tiny.py',
+    '../_base_/models/dense_hrnet18_tiny.py',
+    '../_base_/schedules/tiny_cpu.py'
 ]
+model = dict(backbone=_base_.tiny_hrnet18_backbone,
+             refiner=dict(channels=8, size=(8, 12), chunk_size=32))
 train_dataloader = _base_.tiny_train_dataloader
 val_dataloader = _base_.tiny_val_dataloader
 test_dataloader = val_dataloader
-model = dict(
-    backbone=dict(
-        encoder=dict(
-            init_cfg=None,
-            extra=dict(
-                stage1=dict(num_blocks=(1, ), num_channels=(8, )),
-                stage2=dict(num_blocks=(1, 1), num_channels=(4, 8)),
-                stage3=dict(num_modules=1, num_blocks=(1, 1, 1),
-                            num_channels=(4, 8, 16)),
-                stage4=dict(num_modules=1, num_branches=3,
-                            num_blocks=(1, 1, 1), num_channels=(4, 8, 16)))),
-        channels=8),
-    refiner=dict(channels=8, size=(8, 12), chunk_size=32))
-optim_wrapper = dict(optimizer=dict(lr=3e-3))
-param_scheduler = []
-train_cfg = dict(max_epochs=6, val_interval=6)
-default_hooks = dict(logger=dict(interval=1),
-                     checkpoint=dict(interval=6, max_keep_ckpts=1))
-log_processor = dict(window_size=1)
+optim_wrapper = _base_.tiny_optim_wrapper
+param_scheduler = _base_.tiny_param_scheduler
+train_cfg = _base_.tiny_train_cfg
+default_hooks = _base_.tiny_default_hooks
+log_processor = _base_.tiny_log_processor

@@ -1,7 +1,3 @@
-_base_ = './nyuv2_hrnet18_jtr_full.py'
-# randomlabels: the MTPSL/JTR partial-label setting (shipped seeded file with
-# the official statistics; point labels_weights at the official file to use
-# it).
-train_dataloader = dict(
-    dataset=dict(label_setting='randomlabels',
-                 labels_weights='data_splits/nyuv2/randomlabels.pth'))
+_base_ = ['./nyuv2_hrnet18_jtr_full.py',
+          '../_base_/labels/nyuv2_randomlabels.py']
+train_dataloader = dict(dataset=_base_.nyuv2_randomlabels)

@@ -1,20 +1,7 @@
-# NexusFlow on HRNet-18: surrogates (MLP aggregator + 6 RealNVP coupling
-# layers) on the 64-wide task features, centroid alignment over all tasks.
-# align_weight (lambda) is not given for NYUv2 in the paper: 0.1 is ours.
-_base_ = [
-    '../_base_/datasets/nyuv2.py', '../_base_/models/dense_hrnet18.py',
-    '../_base_/schedules/dense_adam_200e.py', '../_base_/default_runtime.py'
-]
-default_hooks = dict(logger=dict(interval=50))
-model = dict(
-    neck=dict(
-        type='NexusFlowNeck',
-        surrogates={
-            task: dict(
-                aggregator=dict(type='MLPAggregator', in_channels=64,
-                                out_dim=128, pool='avgmax'),
-                flow=dict(type='RealNVPFlow', num_layers=6))
-            for task in ('semantic', 'depth', 'normal')
-        },
-        alignment=dict(type='CentroidAlignmentLoss'),
-        align_weight=0.1))
+# NexusFlow on HRNet-18, NYUv2: the surrogates read its 64-wide task features
+# (../_base_/nexusflow/dense_surrogates.py).
+_base_ = ['./nyuv2_hrnet18_mtl_full.py',
+          '../_base_/nexusflow/dense_surrogates.py']
+model = dict(neck=dict(
+    _base_.dense_nexusflow_neck,
+    surrogates={task: _base_.dense_surrogate_64ch for task in _base_.tasks}))

@@ -1,6 +1,3 @@
-_base_ = './nyuv2_hrnet18_stl_full.py'
-# onelabel: the MTPSL/JTR partial-label setting (shipped seeded file with the
-# official statistics; point labels_weights at the official file to use it).
-train_dataloader = dict(
-    dataset=dict(label_setting='onelabel',
-                 labels_weights='data_splits/nyuv2/onelabel.pth'))
+_base_ = ['./nyuv2_hrnet18_stl_full.py',
+          '../_base_/labels/nyuv2_onelabel.py']
+train_dataloader = dict(dataset=_base_.nyuv2_onelabel)

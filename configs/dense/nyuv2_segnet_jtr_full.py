@@ -1,10 +1,6 @@
 # JTR (CVPR 2024): joint-task auto-encoder regularizer, c_dist 4, c_recon 2,
 # 512x9x12 latent; batch 4 as in the paper.
-_base_ = [
-    '../_base_/datasets/nyuv2.py', '../_base_/models/dense_segnet_mtan.py',
-    '../_base_/schedules/dense_adam_200e.py', '../_base_/default_runtime.py'
-]
-default_hooks = dict(logger=dict(interval=50))
+_base_ = './nyuv2_segnet_mtl_full.py'
 model = dict(regularizer=dict(type='JTRLoss', c_dist=4.0, c_recon=2.0))
 # JTR's training data: random scale-crop + photometric RandAugment
 # (Sec. 4.1), `jtr_train_pipeline` of the dataset base. The paper reruns MTL

@@ -1,11 +1,6 @@
-_base_ = './nyuv2_segnet_jtr_full.py'
-# randomlabels: the MTPSL/JTR partial-label setting (shipped seeded file
-# with the official statistics; point labels_weights at the official file to
-# use it).
-train_dataloader = dict(
-    dataset=dict(label_setting='randomlabels',
-                 labels_weights='data_splits/nyuv2/randomlabels.pth'))
-# Delta_m against the STL results of JTR's supplementary Tab. 11
-# (randomlabels; `stl_reference` in ../_base_/datasets/nyuv2.py).
+_base_ = ['./nyuv2_segnet_jtr_full.py',
+          '../_base_/labels/nyuv2_randomlabels.py']
+train_dataloader = dict(dataset=_base_.nyuv2_randomlabels)
+# Delta_m against JTR's published SegNet STL results.
 val_evaluator = dict(reference=_base_.stl_reference['randomlabels'])
 test_evaluator = val_evaluator

@@ -1,10 +1,6 @@
-_base_ = './nyuv2_segnet_stl_full.py'
-# onelabel: the MTPSL/JTR partial-label setting (shipped seeded file with the
-# official statistics; point labels_weights at the official file to use it).
-train_dataloader = dict(
-    dataset=dict(label_setting='onelabel',
-                 labels_weights='data_splits/nyuv2/onelabel.pth'))
-# Delta_m against the STL results of JTR's supplementary Tab. 11
-# (onelabel; `stl_reference` in ../_base_/datasets/nyuv2.py).
+_base_ = ['./nyuv2_segnet_stl_full.py',
+          '../_base_/labels/nyuv2_onelabel.py']
+train_dataloader = dict(dataset=_base_.nyuv2_onelabel)
+# Delta_m against JTR's published SegNet STL results.
 val_evaluator = dict(reference=_base_.stl_reference['onelabel'])
 test_evaluator = val_evaluator

@@ -9,7 +9,7 @@ _base_ = [
     '../_base_/datasets/nuscenes_trackmap.py',
     '../_base_/schedules/uniad_stage1.py',
     '../_base_/default_runtime.py',
-    '../../data_splits/nuscenes/domainsplit.py',
+    '../_base_/domain_rules/nuscenes_domainsplit.py',
 ]
 
 latent_dim = 128

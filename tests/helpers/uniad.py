@@ -6,8 +6,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(REPO, 'configs/nexusflow/uniad_domainsplit_tiny.py')
 FULL = osp.join(REPO, 'configs/nexusflow/uniad_domainsplit.py')
 

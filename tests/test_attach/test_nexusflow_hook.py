@@ -9,11 +9,11 @@ import torch.multiprocessing as mp
 from mmengine.optim import OptimWrapper
 from mmengine.optim.scheduler import CosineAnnealingMomentum, LinearLR
 
+from helpers.hook import (SURROGATE, HookTinyDetector, Recorder, dist_worker,
+                          flat_params, hook_cfg, make_runner)
 from mmdet3d.registry import HOOKS, MODELS
-from nexusflow.attach import NexusFlowHook, add_param_group
-from helpers.hook import (SURROGATE, HookTinyDetector, Recorder,
-                                    dist_worker, flat_params, hook_cfg,
-                                    make_runner)
+from nexusflow.attach import AlignWeightHook, NexusFlowHook, add_param_group
+from nexusflow.utils.checkpoint import trusted_checkpoints
 
 
 def nexus_hook(runner) -> NexusFlowHook:
@@ -112,8 +112,7 @@ def test_two_stage_switch_and_warmup_scale_logged_alignment(tmp_path):
 
 
 def test_begin_epoch_counts_dataloader_iterations():
-    hook = NexusFlowHook(taps=None, align_weight=1.0, begin_epoch=2,
-                         warmup_iters=4)
+    hook = AlignWeightHook(align_weight=1.0, begin_epoch=2, warmup_iters=4)
     assert hook.align_weight_at(5, iters_per_epoch=3) == 0.0
     assert hook.align_weight_at(6, iters_per_epoch=3) == 0.25
     assert hook.align_weight_at(20, iters_per_epoch=3) == 1.0
@@ -121,7 +120,7 @@ def test_begin_epoch_counts_dataloader_iterations():
         hook.align_weight_at(6)
 
 
-def test_schedule_only_mode_drives_the_wrapper(tmp_path):
+def test_align_weight_hook_drives_the_wrapper(tmp_path):
     wrapper = MODELS.build(dict(
         type='NexusFlowWrapper', detector=dict(type='HookTinyDetector'),
         taps=dict(a='head_a.0', b='head_b.0'),
@@ -129,7 +128,7 @@ def test_schedule_only_mode_drives_the_wrapper(tmp_path):
         task_losses=dict(a=['a.'], b=['b.'])))
     recorder = Recorder()
     runner = make_runner(str(tmp_path), [
-        dict(type='NexusFlowHook', align_weight=0.5, begin_iter=1), recorder
+        dict(type='AlignWeightHook', align_weight=0.5, begin_iter=1), recorder
     ], max_iters=2, model=wrapper)
     runner.train()
     assert [log['align_weight'] for log in recorder.logs] == [0.0, 0.5]
@@ -139,12 +138,13 @@ def test_schedule_only_mode_drives_the_wrapper(tmp_path):
     assert len(runner.optim_wrapper.param_groups) == 1
 
     plain = make_runner(str(tmp_path / 'plain'),
-                        [dict(type='NexusFlowHook')])
+                        [dict(type='AlignWeightHook')])
     with pytest.raises(ValueError, match='has no SurrogateBank'):
         plain.train()
     doubled = make_runner(str(tmp_path / 'doubled'), [hook_cfg()],
                           model=wrapper)
-    with pytest.raises(ValueError, match='already has a SurrogateBank'):
+    with pytest.raises(ValueError, match='already has a SurrogateBank; use '
+                       'AlignWeightHook'):
         doubled.train()
 
 
@@ -160,7 +160,8 @@ def test_resume_mid_run_gives_the_same_losses(tmp_path):
                          [hook_cfg(**schedule), resumed], max_iters=4,
                          param_scheduler=scheduler,
                          resume_from=str(tmp_path / 'full' / 'iter_2.pth'))
-    runner.train()
+    with trusted_checkpoints():
+        runner.train()
     assert [log['iter'] for log in resumed.logs] == [2, 3]
     assert len(full.logs) == 4
     for ref, log in zip(full.logs[2:], resumed.logs):
@@ -203,9 +204,20 @@ def test_bad_hook_config(kwargs, message):
         HOOKS.build(hook_cfg(**kwargs))
 
 
-def test_schedule_only_mode_rejects_surrogate_settings():
-    with pytest.raises(ValueError, match=r"\['surrogates'\] need taps"):
-        NexusFlowHook(surrogates=dict(a=SURROGATE))
+@pytest.mark.parametrize('kwargs', [dict(), dict(surrogates=dict(a=SURROGATE)),
+                                    dict(taps=dict(a='head_a.0'))])
+def test_hook_without_taps_or_surrogates_points_to_align_weight_hook(kwargs):
+    with pytest.raises(ValueError, match="needs taps and surrogates; .*"
+                       "type='AlignWeightHook'"):
+        NexusFlowHook(**kwargs)
+
+
+def test_bad_weight_names_the_hook():
+    with pytest.raises(ValueError, match=r'^NexusFlowHook: align_weight'):
+        NexusFlowHook(taps=dict(a='head_a.0'), surrogates=dict(a=SURROGATE),
+                      align_weight=-1)
+    with pytest.raises(ValueError, match=r'^AlignWeightHook: align_weight'):
+        AlignWeightHook(align_weight=float('nan'))
 
 
 def test_unknown_tap_path_names_it_and_close_names(tmp_path):

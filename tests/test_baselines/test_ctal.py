@@ -14,7 +14,7 @@ from nexusflow.baselines import (CTALModule,
                                  task_affinity)
 from nexusflow.hosts.dense import DenseMTLModel
 
-CONFIGS = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs',
+CONFIGS = osp.join(osp.dirname(__file__), '..', '..', 'configs',
                    'dense')
 OUTS = dict(semantic=5, depth=1, normal=3)
 

@@ -13,7 +13,7 @@ from mmdet3d.registry import MODELS
 from helpers.dense import make_sample, train_onelabel
 from nexusflow.baselines import CTALModule, CTALMultiScale
 
-CONFIGS = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs',
+CONFIGS = osp.join(osp.dirname(__file__), '..', '..', 'configs',
                    'dense')
 OUTS = dict(semantic=5, depth=1, normal=3)
 WIDTHS = (4, 8, 16)

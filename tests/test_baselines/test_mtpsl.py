@@ -10,7 +10,7 @@ from mmdet3d.registry import MODELS
 from helpers.dense import train_onelabel
 from nexusflow.baselines import MTPSLLoss
 
-CONFIGS = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs',
+CONFIGS = osp.join(osp.dirname(__file__), '..', '..', 'configs',
                    'dense')
 OUTS = dict(semantic=5, depth=1, normal=3)
 

@@ -7,10 +7,8 @@ import pytest
 
 from nexusflow.converters import MapRasterizer
 from nexusflow.converters.map_raster import pack_masks, unpack_masks
-from nexusflow.testing.synthetic_map import (LANE_WIDTH,
-                                             ROAD_HALF_WIDTH,
-                                             MapExpansionBuilder,
-                                             StraightRoad)
+from nexusflow.testing.synthetic_nuscenes.map_expansion import (
+    LANE_WIDTH, ROAD_HALF_WIDTH, MapExpansionBuilder, StraightRoad)
 
 CENTRE = np.array([500.0, 400.0])
 

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 from mmengine.structures import InstanceData
-from pyquaternion import Quaternion
 
 from mmdet3d.structures import Det3DDataSample, LiDARInstance3DBoxes
 from nexusflow.evaluation import TRACKING_CLASSES, global_boxes_to_lidar
+from nexusflow.structures import transform_matrix
 
 VERSION = 'v1.0-mini'
 
@@ -24,20 +24,13 @@ def nusc(nusc_root):
     return NuScenes(version=VERSION, dataroot=nusc_root, verbose=False)
 
 
-def pose(rotation, translation):
-    mat = np.eye(4)
-    mat[:3, :3] = Quaternion(rotation).rotation_matrix
-    mat[:3, 3] = translation
-    return mat
-
-
 def lidar2global(nusc, sample):
     """The key frame's LIDAR_TOP-to-global transform from the tables."""
     sd = nusc.get('sample_data', sample['data']['LIDAR_TOP'])
     cs = nusc.get('calibrated_sensor', sd['calibrated_sensor_token'])
     ep = nusc.get('ego_pose', sd['ego_pose_token'])
-    return pose(ep['rotation'], ep['translation']) @ pose(
-        cs['rotation'], cs['translation'])
+    ego2global = transform_matrix(ep['rotation'], ep['translation'])
+    return ego2global @ transform_matrix(cs['rotation'], cs['translation'])
 
 
 def scene_samples(nusc, scene_name):

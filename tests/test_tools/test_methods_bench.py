@@ -1,62 +1,40 @@
 """Smoke run of tools/benchmarks/methods.py (UniAD-tiny baseline, NexusFlow,
 MTPSL, JTR) on the synthetic set: one row per method with ratios to the
-baseline, and the two goal lines run_all.py collects."""
-import contextlib
-import importlib.util
-import io
-import os.path as osp
-import re
-import sys
-
+baseline, and the two goals run_all.py reports."""
 import pytest
 import torch
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-BENCH = osp.join(REPO, 'tools', 'benchmarks')
-ROW = re.compile(r'^(baseline|nexusflow|mtpsl|jtr)\s+([\d,]+)\s+([\d.]+)\s+'
-                 r'([\d.]+)\s+[\d.]+\s+[\d.]+\s+([\d.]+)\s+([\d.]+)\s+'
-                 r'([\d.]+)$')
 
-
-def load_bench():
-    for folder in (osp.join(REPO, 'tools'), BENCH):
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
-    spec = importlib.util.spec_from_file_location(
-        'methods_bench', osp.join(BENCH, 'methods.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_methods_benchmark_prints_a_row_per_method(synthetic_nuscenes_infos,
-                                                   monkeypatch):
-    bench = load_bench()
-    root = synthetic_nuscenes_infos['root']
+def test_methods_benchmark_returns_a_row_per_method(synthetic_nuscenes_infos,
+                                                    load_tool, capsys):
+    bench = load_tool('benchmarks/methods.py')
     threads = torch.get_num_threads()
-    out = io.StringIO()
     try:
-        with contextlib.redirect_stdout(out):
-            bench.main(['--data-root', root, '--warmup', '0', '--steps',
-                        '1'])
+        result = bench.main(['--data-root', synthetic_nuscenes_infos['root'],
+                             '--warmup', '0', '--steps', '1'])
     finally:
         torch.set_num_threads(threads)
-    text = out.getvalue()
-    rows = {m.group(1): m for m in map(ROW.match, text.splitlines()) if m}
-    assert set(rows) == {'baseline', 'nexusflow', 'mtpsl', 'jtr'}, text
+    rows = result['rows']
+    assert set(rows) == {'baseline', 'nexusflow', 'mtpsl', 'jtr'}
     base = rows['baseline']
-    assert float(base.group(4)) == 1.0 and float(base.group(6)) == 1.0
-    params = {k: int(m.group(2).replace(',', '')) for k, m in rows.items()}
+    assert base['best_ratio'] == base['memory_ratio'] == 1.0
     # Each method adds modules to the same host.
-    assert all(params[k] > params['baseline']
+    assert all(rows[k]['params'] > base['params']
                for k in ('nexusflow', 'mtpsl', 'jtr'))
-    assert float(rows['mtpsl'].group(7)) == 1.0
-    assert 'step time ratio' in text and '(goal <= 1.05)' in text
-    assert 'peak memory ratio' in text and '(goal <= 0.5)' in text
+    assert rows['mtpsl']['mtpsl_ratio'] == 1.0
+    assert all(row['best_ms'] > 0 and row['memory_mib'] > 0
+               for row in rows.values())
+    goals = {r['name']: (r['value'], r['goal']) for r in result['ratios']}
+    assert goals['NexusFlow / baseline step time ratio (best)'] == (
+        rows['nexusflow']['best_ratio'], 1.05)
+    assert goals['NexusFlow / MTPSL peak memory ratio'] == (
+        rows['nexusflow']['mtpsl_ratio'], 0.5)
+    # The printed table is still there for a person.
+    assert '(goal <= 0.5)' in capsys.readouterr().out
 
 
-def test_methods_benchmark_rejects_bad_grid(capsys):
-    bench = load_bench()
+def test_methods_benchmark_rejects_bad_grid(capsys, load_tool):
+    bench = load_tool('benchmarks/methods.py')
     with pytest.raises(SystemExit):
         bench.parse_args(['--grid', '50'])
     assert 'multiple of 8' in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""Time and memory of one training step, shared by the benchmark scripts.
+"""Time and memory of one training step, shared by the benchmark scripts,
+and the form of the ratios they return.
 
 Time: wall time on CUDA; on CPU this process's CPU time, which other
 processes on a shared machine disturb far less than wall time.
@@ -6,13 +7,34 @@ Memory: on CUDA the allocator peak; on CPU the highest running total of the
 allocations the torch profiler records during the step. ``static=True``
 adds what lives across steps (parameters, buffers, gradients, optimizer
 state), like the "training memory" a GPU reports.
+
+Every benchmark's ``main(argv)`` returns a dict of what it measured whose
+``ratios`` list (entries made by :func:`ratio`) ``run_all.py`` reports.
 """
 import contextlib
 import os
 import sys
 import time
+from typing import Optional
 
 import torch
+
+
+def ratio(name: str, value: float, goal: Optional[float] = None,
+          section: Optional[str] = None) -> dict:
+    """One measured ratio, as the benchmarks return it to ``run_all.py``.
+
+    Args:
+        name (str): what it compares, e.g. ``'peak memory ratio'``.
+        value (float): the ratio.
+        goal (float, optional): the most it may be (``value <= goal``);
+            None when the benchmark states no goal.
+        section (str, optional): the setting it was measured under.
+
+    Returns:
+        dict: ``name``, ``value``, ``goal``, ``section``.
+    """
+    return dict(name=name, value=float(value), goal=goal, section=section)
 
 
 def clock(device: torch.device) -> float:

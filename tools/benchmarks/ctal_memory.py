@@ -27,11 +27,13 @@ import json
 import os.path as osp
 import subprocess
 import sys
+from typing import Optional, Sequence
 
 import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _bootstrap import import_nexusflow  # noqa: E402
+from _measure import ratio  # noqa: E402
 
 import_nexusflow()
 from nexusflow.baselines import CTALModule  # noqa: E402
@@ -39,7 +41,8 @@ from nexusflow.baselines import CTALModule  # noqa: E402
 TASKS = dict(semantic=13, depth=1, normal=3)
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[Sequence[str]] = None
+               ) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--size', type=int, nargs=2, default=(72, 96),
                         help='affinity resolution H W')
@@ -52,7 +55,7 @@ def parse_args() -> argparse.Namespace:
                         help='default: cuda when available, else cpu')
     parser.add_argument('--worker', nargs=2, default=None,
                         metavar=('IMPL', 'MODE'), help=argparse.SUPPRESS)
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def setup(args: argparse.Namespace, device: torch.device):
@@ -123,17 +126,28 @@ def cuda_peak(impl: str, mode: str, args: argparse.Namespace,
     return torch.cuda.max_memory_allocated(device) - base
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: Optional[Sequence[str]] = None) -> Optional[dict]:
+    """Measures both implementations per mode and prints the ratios.
+
+    Args:
+        argv (Sequence[str], optional): options (None: sys.argv).
+
+    Returns:
+        dict | None: ``modes`` (``{mode: naive_mib, efficient_mib, ratio,
+        max_abs_diff}``) and ``ratios`` (memory ratio, goal 0.5; max abs
+        difference, goal 1e-5); None in a ``--worker`` subprocess.
+    """
+    args = parse_args(argv)
     if args.worker is not None:
         cpu_worker(args)
-        return
+        return None
     device = torch.device(args.device or (
         'cuda' if torch.cuda.is_available() else 'cpu'))
     hw = args.size[0] * args.size[1]
     print(f'CTAL diffusion, 3 tasks, {args.size[0]}x{args.size[1]} '
           f'(HW={hw}), C={args.channels}, batch {args.batch}, chunk '
           f'{args.chunk_size}, device {device}')
+    modes, ratios = {}, []
     for mode in args.modes:
         if device.type == 'cuda':
             peaks = {i: cuda_peak(i, mode, args, device)
@@ -146,13 +160,20 @@ def main() -> None:
         fast = diffuse(module, feats, projs, 'efficient', 'infer')
         diff = max(float((a - b).abs().max()) for a, b in zip(naive, fast))
         del naive, fast
-        ratio = peaks['efficient'] / max(peaks['naive'], 1)
+        mem_ratio = peaks['efficient'] / max(peaks['naive'], 1)
         print(f'[{mode}] peak naive {peaks["naive"] / 2**20:.1f} MiB, '
               f'efficient {peaks["efficient"] / 2**20:.1f} MiB, ratio '
-              f'{ratio:.3f} (goal <= 0.5: '
-              f'{"met" if ratio <= 0.5 else "NOT met"}); max abs diff '
+              f'{mem_ratio:.3f} (goal <= 0.5: '
+              f'{"met" if mem_ratio <= 0.5 else "NOT met"}); max abs diff '
               f'{diff:.2e} (goal <= 1e-5: '
               f'{"met" if diff <= 1e-5 else "NOT met"})')
+        modes[mode] = dict(naive_mib=peaks['naive'] / 2**20,
+                           efficient_mib=peaks['efficient'] / 2**20,
+                           ratio=mem_ratio, max_abs_diff=diff)
+        ratios += [ratio('efficient / naive peak memory ratio', mem_ratio,
+                         0.5, mode),
+                   ratio('max abs diff', diff, 1e-5, mode)]
+    return dict(modes=modes, ratios=ratios)
 
 
 if __name__ == '__main__':

@@ -15,11 +15,13 @@ import argparse
 import os.path as osp
 import sys
 import time
+from typing import Optional, Sequence
 
 import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _bootstrap import import_nexusflow  # noqa: E402
+from _measure import ratio  # noqa: E402
 
 import_nexusflow()
 from nexusflow.evaluation import BEVMapIoUMetric  # noqa: E402
@@ -43,7 +45,16 @@ def make_pool(pool: int, size: int, seed: int) -> list:
     return pairs
 
 
-def main() -> None:
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    """Times the metric over the samples and prints the ratio to the goal.
+
+    Args:
+        argv (Sequence[str], optional): options (None: sys.argv).
+
+    Returns:
+        dict: ``samples``, ``seconds``, ``ms_per_sample``, ``iou_lanes``
+        (a sanity value), ``goal_s`` and ``ratios`` (time / goal).
+    """
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--samples', type=int, default=6019)
     parser.add_argument('--size', type=int, default=200,
@@ -54,7 +65,7 @@ def main() -> None:
                         help='distinct synthetic samples, cycled')
     parser.add_argument('--goal', type=float, default=10.0,
                         help='goal in seconds')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     pool = make_pool(args.pool, args.size, seed=0)
     metric = BEVMapIoUMetric()
@@ -81,6 +92,11 @@ def main() -> None:
           f'ms/sample')
     print(f'  ratio to the {args.goal:g} s goal: {elapsed / args.goal:.3f} '
           f'({"meets" if elapsed <= args.goal else "misses"} the goal)')
+    return dict(samples=args.samples, seconds=elapsed,
+                ms_per_sample=1e3 * elapsed / args.samples,
+                iou_lanes=float(results['map/iou_lanes']), goal_s=args.goal,
+                ratios=[ratio(f'time / {args.goal:g} s goal ratio',
+                              elapsed / args.goal, 1.0)])
 
 
 if __name__ == '__main__':

@@ -39,13 +39,13 @@ Example:
 import argparse
 import os.path as osp
 import sys
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _bootstrap import import_nexusflow  # noqa: E402
-from _measure import clock, peak_step_memory  # noqa: E402
+from _measure import clock, peak_step_memory, ratio  # noqa: E402
 
 import_nexusflow()
 from mmengine.config import Config  # noqa: E402
@@ -90,11 +90,11 @@ def model_config(method: str, tasks: Sequence[str], size: Tuple[int, int],
         regularizer['feat_channels'] = channels[0]
     if cfg.get('refiner') is not None:
         cfg['refiner']['size'] = (size[0] // 4, size[1] // 4)
-    if cfg.get('surrogates') is not None:
-        bank = cfg['surrogates']
-        bank['surrogates'] = {task: bank['surrogates'][task]
+    if cfg.get('neck') is not None:  # NexusFlowNeck: one surrogate a task
+        neck = cfg['neck']
+        neck['surrogates'] = {task: neck['surrogates'][task]
                               for task in tasks}
-        for surrogate in bank['surrogates'].values():
+        for surrogate in neck['surrogates'].values():
             surrogate['aggregator']['in_channels'] = channels[0]
     return cfg
 
@@ -161,37 +161,100 @@ def measure(methods: Sequence[str], tasks: Sequence[str],
     return results
 
 
-def report(results: Dict[Tuple[str, int], Dict[str, float]],
-           methods: Sequence[str]) -> List[str]:
-    """The table lines: per task set, each method relative to MTL; then
-    the growth from 2 to 3 tasks."""
-    lines = []
+def tabulate(results: Dict[Tuple[str, int], Dict[str, float]],
+             methods: Sequence[str]) -> dict:
+    """The measured numbers as rows relative to MTL, and the growth.
+
+    Args:
+        results (dict): ``{(method, number of tasks): time, memory,
+            params}`` of :func:`measure`.
+        methods (Sequence[str]): the methods, MTL first.
+
+    Returns:
+        dict: ``rows``, one per task set and method (``tasks``,
+        ``method``, ``time_ms``, ``time_ratio``, ``memory_mib``,
+        ``memory_ratio``, ``params_m``), and ``growth``, one per method
+        (``time_ratio``, ``memory_ratio``, ``params_ratio`` from the first
+        to the last task set).
+    """
+    rows = []
     for tasks in TASK_SETS:
-        num = len(tasks)
-        base = results['mtl', num]
-        lines.append(f'-- {num} tasks ({", ".join(tasks)}), relative to '
-                     f'MTL')
+        base = results['mtl', len(tasks)]
         for method in methods:
-            res = results[method, num]
-            lines.append(
-                f'   {method:<10} step {res["time"] * 1e3:9.1f} ms  time '
-                f'ratio {res["time"] / base["time"]:5.2f}   peak '
-                f'{res["memory"] / 2**20:8.1f} MiB  memory ratio '
-                f'{res["memory"] / base["memory"]:5.2f}   params '
-                f'{res["params"] / 1e6:6.2f} M')
+            res = results[method, len(tasks)]
+            rows.append(dict(
+                tasks=list(tasks), method=method, time_ms=res['time'] * 1e3,
+                time_ratio=res['time'] / base['time'],
+                memory_mib=res['memory'] / 2**20,
+                memory_ratio=res['memory'] / base['memory'],
+                params_m=res['params'] / 1e6))
     first, last = (len(t) for t in TASK_SETS)
-    lines.append(f'-- growth from {first} to {last} tasks (value at {last} '
-                 f'/ value at {first})')
+    growth = []
     for method in methods:
         small, large = results[method, first], results[method, last]
+        growth.append(dict(
+            method=method, time_ratio=large['time'] / small['time'],
+            memory_ratio=large['memory'] / small['memory'],
+            params_ratio=large['params'] / small['params']))
+    return dict(rows=rows, growth=growth)
+
+
+def section(tasks: Sequence[str]) -> str:
+    """The heading of a task set's rows."""
+    return f'{len(tasks)} tasks ({", ".join(tasks)}), relative to MTL'
+
+
+def growth_section() -> str:
+    """The heading of the growth rows."""
+    first, last = (len(t) for t in TASK_SETS)
+    return (f'growth from {first} to {last} tasks (value at {last} / value '
+            f'at {first})')
+
+
+def report(table: dict) -> List[str]:
+    """The printed lines of :func:`tabulate`'s rows: per task set, each
+    method relative to MTL; then the growth from 2 to 3 tasks."""
+    lines, heading = [], None
+    for row in table['rows']:
+        if section(row['tasks']) != heading:
+            heading = section(row['tasks'])
+            lines.append(f'-- {heading}')
         lines.append(
-            f'   {method:<10} time ratio {large["time"] / small["time"]:5.2f}'
-            f'   memory ratio {large["memory"] / small["memory"]:5.2f}   '
-            f'params ratio {large["params"] / small["params"]:5.2f}')
+            f'   {row["method"]:<10} step {row["time_ms"]:9.1f} ms  time '
+            f'ratio {row["time_ratio"]:5.2f}   peak '
+            f'{row["memory_mib"]:8.1f} MiB  memory ratio '
+            f'{row["memory_ratio"]:5.2f}   params {row["params_m"]:6.2f} M')
+    lines.append(f'-- {growth_section()}')
+    for row in table['growth']:
+        lines.append(
+            f'   {row["method"]:<10} time ratio {row["time_ratio"]:5.2f}'
+            f'   memory ratio {row["memory_ratio"]:5.2f}   '
+            f'params ratio {row["params_ratio"]:5.2f}')
     return lines
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def ratios(table: dict) -> List[dict]:
+    """Every ratio of :func:`tabulate`'s rows (no goals: MTL is the scale).
+
+    Args:
+        table (dict): ``rows`` and ``growth``.
+
+    Returns:
+        list[dict]: the :func:`_measure.ratio` entries.
+    """
+    out = []
+    for row in table['rows']:
+        for key in ('time_ratio', 'memory_ratio'):
+            out.append(ratio(f'{row["method"]} {key.replace("_", " ")}',
+                             row[key], section=section(row['tasks'])))
+    for row in table['growth']:
+        for key in ('time_ratio', 'memory_ratio', 'params_ratio'):
+            out.append(ratio(f'{row["method"]} {key.replace("_", " ")}',
+                             row[key], section=growth_section()))
+    return out
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--size', type=int, nargs=2, default=(96, 128),
                         metavar=('H', 'W'), help='input size')
@@ -235,7 +298,15 @@ def check_args(args: argparse.Namespace) -> None:
                          f'got {unknown}')
 
 
-def main(argv=None) -> None:
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    """Measures every method with 2 and 3 tasks and prints the table.
+
+    Args:
+        argv (Sequence[str], optional): options (None: sys.argv).
+
+    Returns:
+        dict: ``rows`` and ``growth`` of :func:`tabulate` and ``ratios``.
+    """
     args = parse_args(argv)
     check_args(args)
     device = torch.device(args.device or (
@@ -254,12 +325,14 @@ def main(argv=None) -> None:
     for tasks in TASK_SETS:
         for method, res in measure(methods, tasks, args, device).items():
             results[method, len(tasks)] = res
-    print('\n'.join(report(results, methods)))
+    table = tabulate(results, methods)
+    print('\n'.join(report(table)))
     print('(memory: parameters + buffers + Adam state + the step\'s peak '
           'allocations; ' + ('torch.cuda.max_memory_allocated'
                              if device.type == 'cuda' else
                              'CPU allocator events of the torch profiler')
           + ')')
+    return dict(table, ratios=ratios(table))
 
 
 if __name__ == '__main__':

@@ -17,13 +17,15 @@ import argparse
 import os.path as osp
 import statistics
 import sys
+from typing import Dict, List, Optional, Sequence
 
 import torch
 from torch import nn
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _bootstrap import import_nexusflow  # noqa: E402
-from _measure import clock, peak_step_memory, step_seconds  # noqa: E402
+from _measure import (clock, peak_step_memory, ratio,  # noqa: E402
+                      step_seconds)
 
 import_nexusflow()
 from mmengine.model import BaseModel  # noqa: E402
@@ -119,8 +121,16 @@ def build_models(channels: int, aggregator: str) -> dict:
     return dict(bare=bare.to(DEVICE), nexusflow=wrapped.to(DEVICE))
 
 
-def bench_train(args: argparse.Namespace) -> None:
-    """Prints step time and peak memory, with vs without NexusFlow."""
+def bench_train(args: argparse.Namespace) -> Dict[str, dict]:
+    """Step time and peak memory, with vs without NexusFlow.
+
+    Args:
+        args (argparse.Namespace): the command line.
+
+    Returns:
+        dict[str, dict]: per task-mask setting, ``{best|median|memory:
+        {bare, nexusflow, ratio}}`` (ms, MiB).
+    """
     models = build_models(args.channels, args.aggregator)
     optims = {
         name: OptimWrapper(torch.optim.SGD(m.parameters(), lr=1e-3))
@@ -130,6 +140,7 @@ def bench_train(args: argparse.Namespace) -> None:
           f'threads): batch {args.batch}, '
           f'{args.size}x{args.size}, {args.channels} channels, '
           f'{args.aggregator} aggregator, RealNVP 6 layers ==')
+    settings = {}
     for mixed in (False, True):
         data = make_batch(args.batch, args.size, mixed)
         times = {name: [] for name in models}
@@ -140,36 +151,49 @@ def bench_train(args: argparse.Namespace) -> None:
             for name in models:  # interleaved, so drift hits both alike
                 times[name].append(step_seconds(models[name], optims[name],
                                                 data, DEVICE))
-        best = {name: min(t) for name, t in times.items()}
-        median = {name: statistics.median(t) for name, t in times.items()}
         memory = {
             name: peak_step_memory(models[name], optims[name], data, DEVICE)
             for name in models
         }
+        stats = dict(best={n: min(t) * 1e3 for n, t in times.items()},
+                     median={n: statistics.median(t) * 1e3
+                             for n, t in times.items()},
+                     memory={n: m / 2**20 for n, m in memory.items()})
+        for value in stats.values():
+            value['ratio'] = value['nexusflow'] / value['bare']
         label = ('mixed task masks (2 groups)' if mixed else
                  'one task mask per batch')
+        settings[label] = stats
         print(f'-- {label}')
-        for stat, value in (('best', best), ('median', median)):
-            extra = value['nexusflow'] - value['bare']
-            print(f'   step time ({stat:>6}) bare {value["bare"] * 1e3:8.2f} '
-                  f'ms  nexusflow {value["nexusflow"] * 1e3:8.2f} ms  ratio '
-                  f'{value["nexusflow"] / value["bare"]:.3f} (goal <= 1.05; '
-                  f'{extra * 1e3:+.1f} ms)')
-        print(f'   peak memory     bare {memory["bare"] / 2**20:8.2f} MiB '
-              f'nexusflow {memory["nexusflow"] / 2**20:8.2f} MiB '
-              f'ratio {memory["nexusflow"] / memory["bare"]:.3f} '
-              f'(goal <= 1.05; '
-              f'{(memory["nexusflow"] - memory["bare"]) / 2**20:+.2f} MiB)')
+        for stat in ('best', 'median'):
+            value = stats[stat]
+            print(f'   step time ({stat:>6}) bare {value["bare"]:8.2f} '
+                  f'ms  nexusflow {value["nexusflow"]:8.2f} ms  ratio '
+                  f'{value["ratio"]:.3f} (goal <= 1.05; '
+                  f'{value["nexusflow"] - value["bare"]:+.1f} ms)')
+        value = stats['memory']
+        print(f'   peak memory     bare {value["bare"]:8.2f} MiB '
+              f'nexusflow {value["nexusflow"]:8.2f} MiB '
+              f'ratio {value["ratio"]:.3f} (goal <= 1.05; '
+              f'{value["nexusflow"] - value["bare"]:+.2f} MiB)')
+    return settings
 
 
-def bench_alignment(args: argparse.Namespace) -> None:
-    """Prints forward+backward time of both losses per number of tasks."""
+def bench_alignment(args: argparse.Namespace) -> Dict[str, dict]:
+    """Forward+backward time of both losses per number of tasks.
+
+    Args:
+        args (argparse.Namespace): the command line.
+
+    Returns:
+        dict[str, dict]: ``{centroid|pairwise: {number of tasks: ms}}``.
+    """
     print(f'== alignment loss, forward + backward: batch '
           f'{args.align_batch}, latent {args.latent_dim}, median of '
           f'{args.repeats} ==')
     losses = dict(centroid=CentroidAlignmentLoss(),
                   pairwise=PairwiseAlignmentLoss())
-    results = {}
+    results = {name: {} for name in losses}
     for num_tasks in args.tasks:
         latents = {
             f'task{i}': torch.randn(args.align_batch, args.latent_dim,
@@ -184,27 +208,57 @@ def bench_alignment(args: argparse.Namespace) -> None:
                 start = clock(DEVICE)
                 loss_fn(latents).backward()
                 times.append(clock(DEVICE) - start)
-            results[name, num_tasks] = statistics.median(times)
+            results[name][num_tasks] = statistics.median(times) * 1e3
     first = args.tasks[0]
     print(f'{"tasks":>5} {"centroid ms":>12} {"x vs " + str(first):>9} '
           f'{"pairwise ms":>12} {"x vs " + str(first):>9} '
           f'{"pair/cent":>9}')
+    cents, pairs = results['centroid'], results['pairwise']
     for num_tasks in args.tasks:
-        cent, pair = results['centroid', num_tasks], results['pairwise',
-                                                             num_tasks]
-        print(f'{num_tasks:>5} {cent * 1e3:>12.3f} '
-              f'{cent / results["centroid", first]:>9.2f} '
-              f'{pair * 1e3:>12.3f} '
-              f'{pair / results["pairwise", first]:>9.2f} '
+        cent, pair = cents[num_tasks], pairs[num_tasks]
+        print(f'{num_tasks:>5} {cent:>12.3f} {cent / cents[first]:>9.2f} '
+              f'{pair:>12.3f} {pair / pairs[first]:>9.2f} '
               f'{pair / cent:>9.2f}')
     last = args.tasks[-1]
-    pairs = last * (last - 1) / (first * (first - 1))
+    growth = last * (last - 1) / (first * (first - 1))
     print(f'(from {first} to {last} tasks, linear growth is x'
           f'{last / first:.0f}, growth with the number of pairs x'
-          f'{pairs:.0f})')
+          f'{growth:.0f})')
+    return results
 
 
-def parse_args() -> argparse.Namespace:
+def goal_ratios(train: Dict[str, dict], align: Dict[str, dict],
+                tasks: Sequence[int]) -> List[dict]:
+    """The ratios of both parts, with their goals.
+
+    Args:
+        train (dict): :func:`bench_train`'s result (empty when skipped).
+        align (dict): :func:`bench_alignment`'s result.
+        tasks (Sequence[int]): the numbers of tasks, first to last.
+
+    Returns:
+        list[dict]: the :func:`_measure.ratio` entries: every train ratio
+        (goal 1.05), and the alignment losses' growth from the first to
+        the last number of tasks (centroid: at most linear).
+    """
+    out = []
+    for label, stats in train.items():
+        for stat, name in (('best', 'step time ratio (best)'),
+                           ('median', 'step time ratio (median)'),
+                           ('memory', 'peak memory ratio')):
+            out.append(ratio(name, stats[stat]['ratio'], 1.05, label))
+    first, last = tasks[0], tasks[-1]
+    heading = f'alignment loss time, {last} tasks / {first} tasks'
+    cents, pairs = align['centroid'], align['pairwise']
+    out.append(ratio('centroid growth ratio', cents[last] / cents[first],
+                     last / first, heading))
+    out.append(ratio('pairwise growth ratio', pairs[last] / pairs[first],
+                     section=heading))
+    return out
+
+
+def parse_args(argv: Optional[Sequence[str]] = None
+               ) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--batch', type=int, default=2)
     parser.add_argument('--size', type=int, default=192,
@@ -221,19 +275,30 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--threads', type=int, default=1,
                         help='CPU threads (1 keeps CPU timings stable)')
     parser.add_argument('--skip-train', action='store_true')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    """Runs both parts and prints their tables.
+
+    Args:
+        argv (Sequence[str], optional): options (None: sys.argv).
+
+    Returns:
+        dict: ``train`` (:func:`bench_train`, empty with
+        ``--skip-train``), ``alignment`` (:func:`bench_alignment`) and
+        ``ratios``.
+    """
+    args = parse_args(argv)
     if min(args.tasks) < 2:
         raise SystemExit('error: --tasks must all be >= 2 (alignment needs '
                          'two tasks)')
     if DEVICE.type == 'cpu':
         torch.set_num_threads(args.threads)
-    if not args.skip_train:
-        bench_train(args)
-    bench_alignment(args)
+    train = {} if args.skip_train else bench_train(args)
+    align = bench_alignment(args)
+    return dict(train=train, alignment=align,
+                ratios=goal_ratios(train, align, args.tasks))
 
 
 if __name__ == '__main__':

@@ -1,9 +1,10 @@
 """Runs every benchmark script of tools/benchmarks/ and reports the ratios.
 
 Each script runs as its own subprocess (with ``--quick`` when the script
-defines that flag, unless ``--full``); every output line that mentions a
-ratio is collected, and one report lists them per script with whether the
-line states its goal, followed by the scripts that failed.
+defines that flag, unless ``--full``); the subprocess calls the script's
+``main(argv)`` and hands back the dict it returns, whose ``ratios`` (see
+``_measure.ratio``) one report lists per script and setting, each with its
+goal and whether it is met, followed by the scripts that failed.
 
 Example:
     python tools/benchmarks/run_all.py
@@ -11,16 +12,16 @@ Example:
 """
 import argparse
 import glob
+import json
 import os.path as osp
-import re
+import runpy
 import subprocess
 import sys
+import tempfile
 import time
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 HERE = osp.dirname(osp.abspath(__file__))
-RATIO = re.compile(r'\bratio', re.IGNORECASE)
-HEADING = re.compile(r'\s*(==|--)')
 
 
 def find_scripts(folder: str, only: Sequence[str] = (),
@@ -57,24 +58,27 @@ def supports_quick(path: str) -> bool:
     return "'--quick'" in source or '"--quick"' in source
 
 
-def ratio_lines(output: str) -> List[str]:
-    """The lines of ``output`` that report a ratio, each preceded by the
-    section heading (a line starting with ``==`` or ``--``) it falls under,
-    so that ratios of different settings can be told apart."""
-    lines, heading = [], None
-    for line in output.splitlines():
-        if HEADING.match(line):
-            heading = line.strip()
-        elif RATIO.search(line):
-            if heading is not None:
-                lines.append(heading)
-                heading = None
-            lines.append(line.strip())
-    return lines
+def run_child(path: str, out: str, argv: Sequence[str]) -> None:
+    """In the subprocess: runs ``main(argv)`` of a script, saves its dict.
+
+    Args:
+        path (str): the benchmark script.
+        out (str): the JSON file that gets the returned dict.
+        argv (Sequence[str]): the script's command line.
+    """
+    # As when the script runs itself: its folder first on the path.
+    sys.path.insert(0, osp.dirname(osp.abspath(path)))
+    sys.argv = [path, *argv]
+    script = runpy.run_path(path, run_name='benchmark')
+    if 'main' not in script:
+        raise SystemExit(f'error: {path} has no main(argv)')
+    result = script['main'](list(argv))
+    with open(out, 'w') as f:
+        json.dump(result or {}, f, default=str)
 
 
 def run_script(path: str, full: bool, timeout: float) -> dict:
-    """Runs one benchmark script.
+    """Runs one benchmark script in a subprocess.
 
     Args:
         path (str): the script.
@@ -82,49 +86,63 @@ def run_script(path: str, full: bool, timeout: float) -> dict:
         timeout (float): seconds before the script is stopped.
 
     Returns:
-        dict: ``name``, ``cmd``, ``seconds``, ``ok``, ``lines`` (ratio
-        lines) and ``error`` (the last output line when it failed).
+        dict: ``name``, ``flags``, ``seconds``, ``ok``, ``result`` (the
+        dict its ``main`` returned; empty when it failed) and ``error``
+        (the last output line when it failed).
     """
-    cmd = [sys.executable, path]
-    if not full and supports_quick(path):
-        cmd.append('--quick')
+    flags = ['--quick'] if not full and supports_quick(path) else []
     start = time.perf_counter()
-    try:
-        result = subprocess.run(cmd, capture_output=True, text=True,
-                                timeout=timeout)
-    except subprocess.TimeoutExpired as err:
-        output = (err.stdout or b'')
-        output = output.decode() if isinstance(output, bytes) else output
-        return dict(name=osp.basename(path), cmd=cmd, ok=False,
-                    seconds=time.perf_counter() - start,
-                    lines=ratio_lines(output),
-                    error=f'stopped after {timeout:g} s')
-    # The last line of stderr usually names the cause (an exception or an
-    # `error: ...` exit); stdout is the fallback.
-    lines = (result.stderr.strip() or result.stdout.strip()).splitlines()
-    tail = lines[-1] if lines else 'no output'
-    return dict(name=osp.basename(path), cmd=cmd,
-                ok=result.returncode == 0,
-                seconds=time.perf_counter() - start,
-                lines=ratio_lines(result.stdout),
-                error=None if result.returncode == 0 else
-                f'exit code {result.returncode}: {tail}')
+    with tempfile.TemporaryDirectory() as tmp:
+        out = osp.join(tmp, 'result.json')
+        cmd = [sys.executable, osp.abspath(__file__), '--child', path, out,
+               *flags]
+        res = dict(name=osp.basename(path), flags=flags, result={},
+                   error=None)
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return dict(res, ok=False, seconds=time.perf_counter() - start,
+                        error=f'stopped after {timeout:g} s')
+        res.update(ok=proc.returncode == 0,
+                   seconds=time.perf_counter() - start)
+        if res['ok'] and osp.isfile(out):
+            with open(out) as f:
+                res['result'] = json.load(f)
+    if not res['ok']:
+        # The last line of stderr usually names the cause (an exception or
+        # an `error: ...` exit); stdout is the fallback.
+        lines = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
+        tail = lines[-1] if lines else 'no output'
+        res['error'] = f'exit code {proc.returncode}: {tail}'
+    return res
+
+
+def ratio_line(entry: dict) -> str:
+    """One ratio of a result, with its goal or a note that it has none."""
+    line = f"{entry['name']} {entry['value']:.4g}"
+    goal = entry.get('goal')
+    if goal is None:
+        return f'{line}   [no goal stated]'
+    verdict = 'met' if entry['value'] <= goal else 'NOT met'
+    return f'{line} (goal <= {goal:g}: {verdict})'
 
 
 def report(results: Sequence[dict]) -> str:
     """The combined report of several runs of :func:`run_script`."""
     out = ['== benchmark ratios ==']
     for res in results:
-        flag = ' --quick' if '--quick' in res['cmd'] else ''
-        out.append(f"-- {res['name']}{flag} ({res['seconds']:.1f} s)")
-        if not res['lines']:
-            out.append('   (no ratio line)')
-        for line in res['lines']:
-            if HEADING.match(line):
-                out.append(f'   {line}')
-                continue
-            note = '' if 'goal' in line.lower() else '   [no goal stated]'
-            out.append(f'     {line}{note}')
+        flags = ''.join(f' {flag}' for flag in res['flags'])
+        out.append(f"-- {res['name']}{flags} ({res['seconds']:.1f} s)")
+        ratios = res['result'].get('ratios') or []
+        if not ratios:
+            out.append('   (no ratio)')
+        section = None
+        for entry in ratios:
+            if entry.get('section') and entry['section'] != section:
+                section = entry['section']
+                out.append(f'   -- {section}')
+            out.append(f'     {ratio_line(entry)}')
     failed = [res for res in results if not res['ok']]
     out.append(f'== {len(results) - len(failed)}/{len(results)} scripts '
                f'succeeded ==')
@@ -132,7 +150,7 @@ def report(results: Sequence[dict]) -> str:
     return '\n'.join(out)
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Run all benchmark scripts and report their ratios')
     parser.add_argument('--dir', default=HERE,
@@ -145,11 +163,23 @@ def parse_args() -> argparse.Namespace:
                         help='never pass --quick')
     parser.add_argument('--timeout', type=float, default=1800,
                         help='seconds per script')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    """Runs the scripts, prints the report, exits 1 if one failed.
+
+    Args:
+        argv (Sequence[str], optional): options (None: sys.argv).
+
+    Returns:
+        dict: ``scripts``, the :func:`run_script` result of each.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ['--child']:  # the subprocess of one script
+        run_child(argv[1], argv[2], argv[3:])
+        return {}
+    args = parse_args(argv)
     try:
         scripts = find_scripts(args.dir, args.only, args.skip)
     except ValueError as err:
@@ -161,7 +191,9 @@ def main() -> None:
         print(f'running {osp.basename(path)} ...', flush=True)
         results.append(run_script(path, args.full, args.timeout))
     print(report(results))
-    sys.exit(0 if all(res['ok'] for res in results) else 1)
+    if not all(res['ok'] for res in results):
+        sys.exit(1)
+    return dict(scripts=results)
 
 
 if __name__ == '__main__':

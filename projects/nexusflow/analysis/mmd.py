@@ -2,7 +2,8 @@
 
 The paper compares how well task latents are aligned by the MMD between the
 latents of every pair of tasks (lower = better aligned). These are pure
-numpy functions; ``tools/analysis/mmd.py`` applies them to latents files.
+numpy functions; ``latent_reports.mmd_tables`` applies them to latents
+files.
 """
 import itertools
 from typing import Dict, Optional, Sequence, Tuple, Union

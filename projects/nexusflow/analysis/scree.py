@@ -2,7 +2,7 @@
 
 The paper reads representational collapse off PCA scree plots: a fast decay
 of the eigenvalues means few directions carry the information (collapse), a
-slow decay a richer feature space. ``tools/analysis/pca_scree.py`` plots
+slow decay a richer feature space. ``latent_reports.plot_scree`` plots
 these numbers.
 """
 import numpy as np

@@ -1,22 +1,19 @@
-"""NexusFlow as a drop-in hook for an unchanged config, and the lambda
-schedule (warm-up, two-stage switch) for the neck and the wrapper."""
+"""NexusFlow as a drop-in hook for an unchanged config."""
 import logging
 from typing import Dict, Optional, Sequence, Union
 
 import torch
 from mmengine.dist import get_world_size
-from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.optim import BaseOptimWrapper
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from mmdet3d.registry import HOOKS
+from ..core.surrogate_bank import SurrogateBank
+from .align_weight_hook import AlignWeightHook, unwrap
 from .feature_taps import FeatureTaps
-from .grouped_loss import (GroupFeatures, align_groups,
-                                   grouped_task_losses)
-from ..core.surrogate_bank import SurrogateBank, check_align_weight
+from .grouped_loss import GroupFeatures, align_groups, grouped_task_losses
 from .param_groups import add_param_group
 
 CHECKPOINT_KEY = 'nexusflow'
@@ -34,47 +31,30 @@ class _AlignStep(nn.Module):
         return align_groups(self.bank, group_feats)
 
 
-def _check_count(value, name: str, allow_none: bool = True) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f'NexusFlowHook: {name} must be an int >= 0, got '
-                         f'{value!r}')
-
-
 @HOOKS.register_module()
-class NexusFlowHook(Hook):
-    """Adds NexusFlow to an unchanged model, or schedules lambda of one that
-    already has it.
+class NexusFlowHook(AlignWeightHook):
+    """Adds NexusFlow to an unchanged model.
 
-    Drop-in mode (``taps`` given): before the run the hook builds a
-    :class:`SurrogateBank` on the model's device, adds its parameters to the
-    optimizer as a new group (registered with the parameter schedulers),
-    wraps it in its own DDP when training is distributed, and replaces the
-    model's ``loss`` by: the model's own loss per task-mask group, unlabeled
-    tasks' losses times 0.0, plus ``lambda * L_align`` over all samples. The
-    forward pass and ``predict`` are unchanged. The bank's weights travel in
-    ``checkpoint['nexusflow']``; ``checkpoint['state_dict']`` stays the
-    host's. The group's optimizer state is part of the optimizer's state
-    dict: the bank is added before checkpoints are loaded, so resuming is
-    exact.
+    Before the run the hook builds a :class:`SurrogateBank` on the model's
+    device, adds its parameters to the optimizer as a new group (registered
+    with the parameter schedulers), wraps it in its own DDP when training is
+    distributed, and replaces the model's ``loss`` by: the model's own loss
+    per task-mask group, unlabeled tasks' losses times 0.0, plus
+    ``lambda * L_align`` over all samples. The forward pass and ``predict``
+    are unchanged. The bank's weights travel in ``checkpoint['nexusflow']``;
+    ``checkpoint['state_dict']`` stays the host's. The group's optimizer
+    state is part of the optimizer's state dict: the bank is added before
+    checkpoints are loaded, so resuming is exact.
 
-    Schedule-only mode (``taps=None``): the model already holds a
-    ``SurrogateBank`` (``NexusFlowNeck`` or ``NexusFlowWrapper``); the hook
-    only sets its lambda.
-
-    Either way, lambda follows the schedule: 0 before ``begin_iter`` /
-    ``begin_epoch`` (stage 1; the alignment loss stays in the graph as an
-    exact zero), then a linear warm-up over ``warmup_iters`` to
-    ``align_weight``. It is logged as ``align_weight``; ``loss_align`` and
-    each task's ``dist_<task>`` come with the losses.
+    Lambda follows :class:`AlignWeightHook`'s schedule (which alone serves
+    models that carry a ``NexusFlowNeck`` or ``NexusFlowWrapper``);
+    ``loss_align`` and each task's ``dist_<task>`` come with the losses.
 
     Args:
-        taps (dict, optional): ``{task: module path}`` in the (unwrapped)
-            model, or ``{task: dict(module=path, index=i, key=k)}``; see
-            :class:`FeatureTaps`. None selects schedule-only mode.
-        surrogates (dict, optional): ``{task: TaskSurrogate config}``;
-            required with ``taps``.
+        taps (dict): ``{task: module path}`` in the (unwrapped) model, or
+            ``{task: dict(module=path, index=i, key=k)}``; see
+            :class:`FeatureTaps`.
+        surrogates (dict): ``{task: TaskSurrogate config}``.
         alignment (dict, optional): alignment loss config. Defaults to
             ``dict(type='CentroidAlignmentLoss')``.
         task_losses (dict, optional): ``{task: [loss key prefix or regex,
@@ -83,14 +63,11 @@ class NexusFlowHook(Hook):
         warmup_iters (int): iterations of the linear warm-up of lambda,
             counted from the start of alignment. Defaults to 0.
         begin_iter (int, optional): first iteration with alignment.
-        begin_epoch (int, optional): first epoch with alignment (converted
-            to an iteration with the train dataloader's length).
+        begin_epoch (int, optional): first epoch with alignment.
         param_group (dict, optional): optimizer settings of the surrogates'
             group, e.g. ``dict(lr=1e-3, weight_decay=0.0)``; unset ones are
             the optimizer's defaults.
     """
-
-    priority = 'NORMAL'
 
     def __init__(self,
                  taps: Optional[Dict[str, Union[str, dict]]] = None,
@@ -102,99 +79,39 @@ class NexusFlowHook(Hook):
                  begin_iter: Optional[int] = None,
                  begin_epoch: Optional[int] = None,
                  param_group: Optional[dict] = None) -> None:
-        self.align_weight = check_align_weight(align_weight)
-        _check_count(warmup_iters, 'warmup_iters', allow_none=False)
-        _check_count(begin_iter, 'begin_iter')
-        _check_count(begin_epoch, 'begin_epoch')
-        if begin_iter is not None and begin_epoch is not None:
-            raise ValueError('NexusFlowHook: give begin_iter or begin_epoch, '
-                             'not both')
-        if taps is None:
-            optional = dict(surrogates=surrogates, alignment=alignment,
-                            task_losses=task_losses, param_group=param_group)
-            given = [k for k, v in optional.items() if v is not None]
-            if given:
-                raise ValueError(f'NexusFlowHook: {given} need taps; without '
-                                 f'taps the hook only schedules lambda of '
-                                 f'the NexusFlowNeck/Wrapper in the model')
-        else:
-            names = dict(taps=taps, surrogates=surrogates or {})
-            if task_losses is not None:
-                names['task_losses'] = task_losses
-            if len({frozenset(v) for v in names.values()}) != 1 or not taps:
-                listed = ', '.join(f'{k}={sorted(v)}'
-                                   for k, v in names.items())
-                raise ValueError(f'NexusFlowHook: task names must match '
-                                 f'between taps, surrogates and task_losses;'
-                                 f' got {listed}')
+        super().__init__(align_weight, warmup_iters, begin_iter, begin_epoch)
+        if not taps or not surrogates:
+            raise ValueError(
+                'NexusFlowHook adds NexusFlow to an unchanged model and needs '
+                'taps and surrogates; to schedule lambda of a model with a '
+                'NexusFlowNeck or NexusFlowWrapper use '
+                'dict(type=\'AlignWeightHook\', ...)')
+        names = dict(taps=taps, surrogates=surrogates)
+        if task_losses is not None:
+            names['task_losses'] = task_losses
+        if len({frozenset(v) for v in names.values()}) != 1:
+            listed = ', '.join(f'{k}={sorted(v)}' for k, v in names.items())
+            raise ValueError(f'NexusFlowHook: task names must match between '
+                             f'taps, surrogates and task_losses; got '
+                             f'{listed}')
         self.taps_cfg = taps
         self.surrogates_cfg = surrogates
         self.alignment_cfg = alignment or dict(type='CentroidAlignmentLoss')
         self.task_losses = task_losses
-        self.warmup_iters = warmup_iters
-        self.begin_iter = begin_iter
-        self.begin_epoch = begin_epoch
         self.param_group = param_group
         self.bank: Optional[SurrogateBank] = None
         self.taps: Optional[FeatureTaps] = None
         self._align_step: Optional[nn.Module] = None
-        self._banks = []
         self._patched: Optional[nn.Module] = None
 
-    # -------------------------------------------------------------- schedule
-    def align_weight_at(self, iteration: int,
-                        iters_per_epoch: Optional[int] = None) -> float:
-        """Lambda at a (0-based) training iteration.
-
-        Args:
-            iteration (int): the iteration about to run.
-            iters_per_epoch (int, optional): needed with ``begin_epoch``.
-
-        Returns:
-            float: 0 before the alignment stage, then the warmed-up weight.
-        """
-        start = self.begin_iter or 0
-        if self.begin_epoch is not None:
-            if not iters_per_epoch:
-                raise ValueError('NexusFlowHook: begin_epoch needs the '
-                                 'number of iterations per epoch')
-            start = self.begin_epoch * iters_per_epoch
-        if iteration < start:
-            return 0.0
-        if self.warmup_iters:
-            done = iteration - start + 1
-            return self.align_weight * min(1.0, done / self.warmup_iters)
-        return self.align_weight
-
-    def _set_weight(self, runner) -> None:
-        per_epoch = None
-        if self.begin_epoch is not None:
-            per_epoch = len(runner.train_dataloader)
-        weight = self.align_weight_at(runner.iter, per_epoch)
-        for bank in self._banks:
-            bank.align_weight = weight
-        runner.message_hub.update_scalar('train/align_weight', weight)
-
-    # -------------------------------------------------------------- set-up
     def before_run(self, runner) -> None:
-        """Finds or builds the surrogates; patches the loss for training."""
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        found = [m for m in model.modules() if isinstance(m, SurrogateBank)]
-        if self.taps_cfg is None:
-            if not found:
-                raise ValueError(
-                    f'NexusFlowHook(taps=None) schedules lambda of a '
-                    f'NexusFlowNeck or NexusFlowWrapper, but the model '
-                    f'({type(model).__name__}) has no SurrogateBank; give '
-                    f'taps and surrogates to add NexusFlow with the hook')
-            self._banks = found
-            return
-        if found:
+        """Builds the surrogates; patches the loss for training."""
+        model = unwrap(runner.model)
+        if any(isinstance(m, SurrogateBank) for m in model.modules()):
             raise ValueError(f'NexusFlowHook: the model '
                              f'({type(model).__name__}) already has a '
-                             f'SurrogateBank; use NexusFlowHook(taps=None, '
-                             f'...) to schedule it instead of adding one')
+                             f'SurrogateBank; use AlignWeightHook to '
+                             f'schedule it instead of adding one')
         self.taps = FeatureTaps(model, self.taps_cfg, 'NexusFlowHook')
         if not isinstance(runner.optim_wrapper, BaseOptimWrapper):
             return  # validation/test run: nothing to train
@@ -245,16 +162,6 @@ class NexusFlowHook(Hook):
         if self._patched is not None:
             del self._patched.loss
             self._patched = None
-
-    # ------------------------------------------------------------ training
-    def before_train(self, runner) -> None:
-        """Sets lambda for the first (possibly resumed) iteration."""
-        self._set_weight(runner)
-
-    def before_train_iter(self, runner, batch_idx: int,
-                          data_batch=None) -> None:
-        """Sets lambda of this iteration."""
-        self._set_weight(runner)
 
     # ---------------------------------------------------------- checkpoints
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:

@@ -23,7 +23,7 @@ from typing import Dict, List, Sequence, Tuple
 import cv2
 import numpy as np
 
-MAP_CLASSES = ('divider', 'ped_crossing', 'contour', 'drivable')
+from ..structures.nuscenes_meta import MAP_CLASSES
 
 
 def pack_masks(masks: np.ndarray) -> dict:

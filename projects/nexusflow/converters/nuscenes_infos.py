@@ -27,10 +27,9 @@ import shutil
 import sys
 from typing import Dict, Iterator, List, Optional
 
+from ..structures.nuscenes_meta import TABLES
+
 CONVERTER_DIR = ('.mim', 'tools', 'dataset_converters')
-TABLES = ('category', 'attribute', 'visibility', 'instance', 'sensor',
-          'calibrated_sensor', 'ego_pose', 'log', 'scene', 'sample',
-          'sample_data', 'sample_annotation', 'map')
 
 
 def load_json(path: str, what: str = 'file'):

@@ -9,6 +9,7 @@ import os
 import os.path as osp
 from typing import Dict, List
 
+from ..structures.nuscenes_tables import LocationIndex
 from .nuscenes_infos import load_json, scene_split_names
 
 CITIES = ('boston', 'singapore')
@@ -27,10 +28,10 @@ def location_scene_splits(root: str, version: str) -> Dict[str, List[str]]:
         ``<split>_<location>`` (e.g. ``val_singapore-onenorth``).
     """
     table_root = osp.join(root, version)
-    locations = {r['token']: r['location'] for r in load_json(
-        osp.join(table_root, 'log.json'), 'nuScenes table')}
-    scene_location = {r['name']: locations[r['log_token']] for r in load_json(
-        osp.join(table_root, 'scene.json'), 'nuScenes table')}
+    logs, scenes = (
+        load_json(osp.join(table_root, f'{name}.json'), 'nuScenes table')
+        for name in ('log', 'scene'))
+    scene_location = LocationIndex.from_records(logs, scenes).by_scene_name
     out: Dict[str, List[str]] = {}
     for split, names in scene_split_names(version).items():
         present = sorted(n for n in names if n in scene_location)

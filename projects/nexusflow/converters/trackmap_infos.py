@@ -18,31 +18,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .map_raster import MAP_CLASSES, MapRasterizer, pack_masks
+from ..structures.nuscenes_meta import CAMERAS, MAP_CLASSES, TRACKING_CLASSES
+from ..structures.nuscenes_tables import LocationIndex
+from ..structures.poses import rigid_inverse, transform_matrix
+from .map_raster import MapRasterizer, pack_masks
 
-TRACKING_CLASSES = ('car', 'truck', 'bus', 'trailer', 'motorcycle',
-                    'bicycle', 'pedestrian')
-CAMERAS = ('CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK',
-           'CAM_BACK_LEFT', 'CAM_BACK_RIGHT')
 INFO_VERSION = '1.0'
-
-
-def transform_matrix(rotation: Sequence[float],
-                     translation: Sequence[float]) -> np.ndarray:
-    """4x4 transform from a ``[w, x, y, z]`` quaternion and a translation."""
-    from pyquaternion import Quaternion
-    mat = np.eye(4)
-    mat[:3, :3] = Quaternion(rotation).rotation_matrix
-    mat[:3, 3] = translation
-    return mat
-
-
-def rigid_inverse(mat: np.ndarray) -> np.ndarray:
-    """Inverse of a 4x4 rotation + translation (exact, no LAPACK call)."""
-    out = np.eye(4)
-    out[:3, :3] = mat[:3, :3].T
-    out[:3, 3] = -mat[:3, :3].T @ mat[:3, 3]
-    return out
 
 
 def devkit_box_to_lidar(box) -> np.ndarray:
@@ -105,6 +86,7 @@ class TrackMapInfoBuilder:
     def __init__(self, nusc, rasterizer: MapRasterizer) -> None:
         self.nusc = nusc
         self.rasterizer = rasterizer
+        self.locations = LocationIndex.from_records(nusc.log, nusc.scene)
 
     def _pose(self, sample_data_token: str) -> Tuple[np.ndarray, np.ndarray]:
         """(sensor2ego, ego2global) of one sample_data record."""
@@ -201,7 +183,7 @@ class TrackMapInfoBuilder:
     def scene_infos(self, scene: dict, with_annotations: bool) -> List[dict]:
         """Records of all key frames of one scene, in time order."""
         nusc = self.nusc
-        location = nusc.get('log', scene['log_token'])['location']
+        location = self.locations.by_scene[scene['token']]
         infos, token, frame = [], scene['first_sample_token'], 0
         while token:
             sample = nusc.get('sample', token)

@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmdet3d.registry import MODELS
+from ..utils.graph import graph_zero
 from .feature_utils import check_feature
 
 
@@ -88,7 +89,7 @@ class DeformableAggregator(BaseModule):
     def _zero_tie(*modules: nn.Module) -> Tensor:
         # Exact zero that keeps the idle branch's parameters in the graph, so
         # DDP without find_unused_parameters sees every parameter used.
-        return sum(p.sum() for m in modules for p in m.parameters()) * 0.0
+        return graph_zero(*modules)
 
     def forward(self, feat: Tensor,
                 padding_mask: Optional[Tensor] = None) -> Tensor:

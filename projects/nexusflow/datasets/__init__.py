@@ -1,7 +1,7 @@
 """Runtime data: the nuScenes track + map dataset, the domain-split
 wrapper, transforms and samplers, and the dense NYUv2 / Cityscapes sets."""
-from .domain_split_dataset import (DEFAULT_TASKS, NuScenesDomainSplitDataset,
-                                   check_rules, normalize_tasks)
+from .domain_split_dataset import NuScenesDomainSplitDataset
+from .domain_split_rules import DEFAULT_TASKS, check_rules, normalize_tasks
 from .nuscenes_trackmap_dataset import NuScenesTrackMapDataset, stack_frames
 from .scene_sampler import SceneContiguousSampler, scene_runs
 from .transforms import LoadTrackMapAnnotations, PackTrackMapInputs

@@ -1,27 +1,46 @@
-"""Per-task supervision masks by nuScenes location, applied to any dataset."""
+"""Per-task supervision masks by nuScenes location, applied to any dataset.
+
+The policy (tasks, rules, masks) is in :mod:`.domain_split_rules`, the edits
+of the infos in :mod:`.domain_split_stripping`; this module holds the
+wrapper, which finds each sample's location, writes the stripped infos back
+into the wrapped dataset and stamps ``task_mask`` on its outputs.
+"""
 import copy
-import fnmatch
 import os
 import os.path as osp
-from collections import OrderedDict
-from typing import Dict, List, Mapping, Optional, Sequence, Union
+import pickle
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import torch
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from mmdet3d.registry import DATASETS
-from mmdet3d.structures import BaseInstance3DBoxes
+from ..structures.nuscenes_tables import LocationIndex
+from .database_filter import class_tasks, database_samplers, filter_database
+from .domain_split_rules import (DEFAULT_TASKS, TaskMask, check_random_ratio,
+                                 check_rules, normalize_tasks, task_masks)
+from .domain_split_stripping import set_task_mask, strip_unlabeled
 
-# The NuScenesTrackMapDataset tasks: boxes with track ids, and map masks.
-DEFAULT_TASKS = OrderedDict(
-    track=dict(type='instances', classes=None),
-    map=dict(type='keys', keys=('map_masks', 'gt_map')))
+__all__ = [
+    'DEFAULT_TASKS', 'NuScenesDomainSplitDataset', 'check_rules',
+    'innermost_dataset', 'normalize_tasks', 'sample_locations'
+]
 
 
-def _innermost(dataset) -> BaseDataset:
-    """The BaseDataset that holds the infos under any wrappers."""
+def innermost_dataset(dataset) -> BaseDataset:
+    """The BaseDataset that holds the infos under any wrappers.
+
+    Args:
+        dataset: a BaseDataset, or a wrapper exposing the wrapped one as
+            ``.dataset`` (as mmengine's and mmdet3d's wrappers do).
+
+    Returns:
+        BaseDataset: the innermost dataset.
+
+    Raises:
+        TypeError: no BaseDataset along the ``.dataset`` chain.
+    """
     while not isinstance(dataset, BaseDataset) and hasattr(dataset,
                                                            'dataset'):
         dataset = dataset.dataset
@@ -31,114 +50,52 @@ def _innermost(dataset) -> BaseDataset:
     return dataset
 
 
-def normalize_tasks(tasks: Optional[Mapping[str, dict]],
-                    classes: Sequence[str]) -> Dict[str, dict]:
-    """Checks task definitions and fills their defaults.
-
-    A task is ``dict(type='instances', classes=None | [names])`` (3D boxes
-    of those classes, all when None) or ``dict(type='keys', keys=[...])``
-    (info keys such as ``map_masks``). ``type`` may be left out when
-    ``classes`` or ``keys`` is given.
-
-    Args:
-        tasks (Mapping, optional): task name -> definition; None gives
-            :data:`DEFAULT_TASKS`.
-        classes (Sequence[str]): class names of the wrapped dataset.
-
-    Returns:
-        dict: normalized definitions.
-    """
-    tasks = DEFAULT_TASKS if tasks is None else tasks
-    if not tasks:
-        raise ValueError('NuScenesDomainSplitDataset: tasks is empty')
-    out = OrderedDict()
-    for name, spec in tasks.items():
-        spec = dict(spec or {})
-        kind = spec.pop('type', 'keys' if 'keys' in spec else 'instances')
-        if kind == 'instances':
-            names = spec.pop('classes', None)
-            unknown = sorted(set(names or []) - set(classes))
-            if unknown:
-                raise ValueError(
-                    f'NuScenesDomainSplitDataset: task {name!r} names '
-                    f'classes {unknown} that the dataset does not have; its '
-                    f'classes are {list(classes)}')
-            out[name] = dict(type=kind, classes=None if names is None else
-                             tuple(names))
-        elif kind == 'keys':
-            out[name] = dict(type=kind, keys=tuple(spec.pop('keys', ())))
-            if not out[name]['keys']:
-                raise ValueError(f'NuScenesDomainSplitDataset: task {name!r}'
-                                 f' of type keys needs keys=[...]')
-        else:
-            raise ValueError(f'NuScenesDomainSplitDataset: task {name!r} has '
-                             f'type {kind!r}; expected instances or keys')
-        if spec:
-            raise ValueError(f'NuScenesDomainSplitDataset: task {name!r} has '
-                             f'unknown fields {sorted(spec)}')
-    return out
-
-
-def check_rules(rules: Optional[Mapping[str, Optional[Sequence[str]]]],
-                tasks: Sequence[str]) -> Dict[str, Optional[tuple]]:
-    """Validates location rules against the tasks and known locations.
-
-    Args:
-        rules (Mapping, optional): task -> fnmatch globs over
-            ``log.location`` where it is labeled (None: everywhere).
-        tasks (Sequence[str]): the task names.
-
-    Returns:
-        dict: task -> tuple of globs or None, for every task.
-    """
-    from nuscenes.map_expansion.map_api import locations as known
-    known = sorted(known)
-    rules = dict(rules or {})
-    unknown = sorted(set(rules) - set(tasks))
-    if unknown:
-        raise ValueError(f'NuScenesDomainSplitDataset: rules name tasks '
-                         f'{unknown} that are not defined; tasks are '
-                         f'{list(tasks)}')
-    out = {}
-    for task in tasks:
-        patterns = rules.get(task)
-        if patterns is not None:
-            if isinstance(patterns, str):
-                patterns = [patterns]
-            for pattern in patterns:
-                if not fnmatch.filter(known, pattern):
-                    raise ValueError(
-                        f'NuScenesDomainSplitDataset: rule {task}='
-                        f'{list(patterns)} has {pattern!r}, which matches no '
-                        f'nuScenes location; known locations are '
-                        f'{known}')
-            patterns = tuple(patterns)
-        out[task] = patterns
-    return out
-
-
-class SampleLocations:
+def sample_locations(data_root: str, version: str) -> Dict[str, str]:
     """Sample token -> ``log.location``, read from the nuScenes tables.
 
     Args:
         data_root (str): nuScenes root.
         version (str): version folder under the root.
+
+    Returns:
+        dict[str, str]: the location of every sample of the version.
     """
+    from ..converters.nuscenes_infos import load_json
+    logs, scenes, samples = (
+        load_json(osp.join(data_root, version, f'{name}.json'),
+                  'nuScenes table') for name in ('log', 'scene', 'sample'))
+    return LocationIndex.from_records(logs, scenes, samples).by_sample
 
-    def __init__(self, data_root: str, version: str) -> None:
-        from ..converters.nuscenes_infos import load_json
-        table_root = osp.join(data_root, version)
-        logs = {r['token']: r['location'] for r in load_json(
-            osp.join(table_root, 'log.json'), 'nuScenes table')}
-        scenes = {r['token']: logs[r['log_token']] for r in load_json(
-            osp.join(table_root, 'scene.json'), 'nuScenes table')}
-        self.by_sample = {r['token']: scenes[r['scene_token']]
-                          for r in load_json(
-                              osp.join(table_root, 'sample.json'),
-                              'nuScenes table')}
 
-    def __call__(self, token: str) -> str:
-        return self.by_sample[token]
+def _store_infos(dataset: BaseDataset, infos: List[dict]) -> None:
+    """Makes ``infos`` the content of ``dataset``, in its own storage.
+
+    mmengine offers no public way to replace a loaded dataset's infos, so
+    this writes the attributes that the public ``get_data_info`` and
+    ``__len__`` read: ``data_list``, or, for a serializing dataset (the
+    default), ``data_bytes`` / ``data_address`` (one pickle per info,
+    back to back, and their end offsets). That is the layout
+    ``BaseDataset.get_data_info`` decodes; the wrapper's tests read every
+    info back through it, so a change on mmengine's side fails loudly.
+    Calling the private ``_serialize_data()`` would also have emptied the
+    caller's list in place.
+
+    Args:
+        dataset (BaseDataset): a fully initialized dataset.
+        infos (list[dict]): its new infos, one per index.
+    """
+    if not dataset.serialize_data:
+        dataset.data_list = infos
+        return
+    blobs = [np.frombuffer(pickle.dumps(info, protocol=4), dtype=np.uint8)
+             for info in infos]
+    dataset.data_address = np.cumsum(
+        np.asarray([len(b) for b in blobs], dtype=np.int64))
+    dataset.data_bytes = np.concatenate(blobs) if blobs else np.zeros(
+        0, np.uint8)
+    # Serialized datasets keep no list: workers then share the bytes
+    # without touching Python refcounts (copy-on-read).
+    dataset.data_list = []
 
 
 @DATASETS.register_module()
@@ -191,17 +148,11 @@ class NuScenesDomainSplitDataset:
                  lazy_init: bool = False) -> None:
         self.dataset = DATASETS.build(dataset) if isinstance(dataset, dict) \
             else dataset
-        if random_ratio is not None:
-            if rules:
-                raise ValueError('NuScenesDomainSplitDataset: give either '
-                                 'rules or random_ratio, not both')
-            if not 0.0 <= float(random_ratio) <= 1.0:
-                raise ValueError(f'NuScenesDomainSplitDataset: random_ratio '
-                                 f'must be in [0, 1], got {random_ratio}')
+        check_random_ratio(random_ratio, rules)
         self.random_ratio = random_ratio
         self.seed = seed
         self.version = version
-        inner = _innermost(self.dataset)
+        inner = innermost_dataset(self.dataset)
         self.tasks = normalize_tasks(tasks, inner.metainfo['classes'])
         self.rules = check_rules(rules, list(self.tasks))
         self._metainfo = self.dataset.metainfo
@@ -212,6 +163,7 @@ class NuScenesDomainSplitDataset:
 
     @property
     def metainfo(self) -> dict:
+        """The wrapped dataset's metainfo plus ``tasks`` (a copy)."""
         return copy.deepcopy(self._metainfo)
 
     # ------------------------------------------------------------ building
@@ -221,20 +173,17 @@ class NuScenesDomainSplitDataset:
         if self._fully_initialized:
             return
         self.dataset.full_init()
-        inner = _innermost(self.dataset)
+        inner = innermost_dataset(self.dataset)
         infos = [inner.get_data_info(i) for i in range(len(inner))]
         locations = self._locations(inner, infos)
         masks = self._masks(locations)
         classes = type(inner).METAINFO.get('classes', ()) if hasattr(
             type(inner), 'METAINFO') else ()
         for info, mask in zip(infos, masks):
-            self._strip(info, mask, inner.metainfo['classes'], classes)
+            strip_unlabeled(info, mask, self.tasks, inner.metainfo['classes'],
+                            classes)
             info['task_mask'] = dict(mask)
-        if inner.serialize_data:
-            inner.data_list = infos
-            inner.data_bytes, inner.data_address = inner._serialize_data()
-        else:
-            inner.data_list = infos
+        _store_infos(inner, infos)
         if any(spec['type'] == 'instances' and not all(m[t] for m in masks)
                for t, spec in self.tasks.items()) and getattr(
                    inner, 'filter_empty_gt', False):
@@ -248,7 +197,16 @@ class NuScenesDomainSplitDataset:
         self._by_index = {info.get('sample_idx'): m
                           for info, m in zip(infos, masks)}
         self._log_table(locations, masks)
+        self.database_counts = self._filter_databases(inner)
         self._fully_initialized = True
+
+    def _filter_databases(self, inner: BaseDataset) -> List[dict]:
+        """Keeps ObjectSample's database inside the split (see
+        :mod:`database_filter`); returns ``{class: (kept, total)}`` per
+        database of the pipeline."""
+        tasks_of = class_tasks(self.tasks, inner.metainfo['classes'])
+        return [filter_database(sampler, self._by_index, tasks_of)
+                for sampler in database_samplers(inner.pipeline)]
 
     def _locations(self, inner: BaseDataset, infos: List[dict]) -> List[str]:
         """``log.location`` per info: from the info, or else from the
@@ -272,77 +230,21 @@ class NuScenesDomainSplitDataset:
         for version in dict.fromkeys(v for v in versions if v):
             if not osp.isfile(osp.join(root, version, 'sample.json')):
                 continue
-            lookup = SampleLocations(root, version)
-            if all(t in lookup.by_sample for t in tokens):
-                return [lookup(t) for t in tokens]
+            lookup = sample_locations(root, version)
+            if all(t in lookup for t in tokens):
+                return [lookup[t] for t in tokens]
         raise ValueError(
             f'NuScenesDomainSplitDataset: no nuScenes version under {root} '
             f'(tried {[v for v in versions if v]}) holds all sample tokens '
             f'of the infos; pass version=... or check that infos and tables '
             f'belong together')
 
-    def _masks(self, locations: List[str]) -> List[Dict[str, bool]]:
-        if self.random_ratio is not None:
-            rng = np.random.default_rng(self.seed)
-            draws = rng.random((len(locations), len(self.tasks)))
-            return [{t: bool(d < self.random_ratio)
-                     for t, d in zip(self.tasks, row)} for row in draws]
-        masks = []
-        for loc in locations:
-            masks.append({
-                task: patterns is None or any(
-                    fnmatch.fnmatch(loc, p) for p in patterns)
-                for task, patterns in self.rules.items()
-            })
-        return masks
-
-    def _strip(self, info: dict, mask: Dict[str, bool],
-               classes: Sequence[str], raw_classes: Sequence[str]) -> None:
-        """Removes the GT of the unlabeled tasks of one info in place."""
-        drop, drop_all = set(), False
-        for task, spec in self.tasks.items():
-            if mask[task]:
-                continue
-            if spec['type'] == 'keys':
-                for key in spec['keys']:
-                    info.pop(key, None)
-                    for ann_key in ('ann_info', 'eval_ann_info'):
-                        if isinstance(info.get(ann_key), dict):
-                            info[ann_key].pop(key, None)
-            elif spec['classes'] is None:
-                drop_all = True
-            else:
-                drop.update(spec['classes'])
-        if not drop and not drop_all:
-            return
-
-        def keep_raw(instance: dict) -> bool:
-            label = instance.get('bbox_label_3d', instance.get('bbox_label'))
-            if drop_all or label is None or not \
-                    0 <= label < len(raw_classes):
-                return not drop_all and label is not None and label < 0
-            return raw_classes[label] not in drop
-
-        for key in ('instances', ):
-            if key in info:
-                info[key] = [ins for ins in info[key] if keep_raw(ins)]
-        if isinstance(info.get('cam_instances'), dict):
-            info['cam_instances'] = {
-                cam: [ins for ins in items if keep_raw(ins)]
-                for cam, items in info['cam_instances'].items()
-            }
-        for ann_key in ('ann_info', 'eval_ann_info'):
-            ann = info.get(ann_key)
-            if isinstance(ann, dict) and 'gt_labels_3d' in ann:
-                labels = np.asarray(ann['gt_labels_3d'])
-                keep = np.array([
-                    not drop_all and (label < 0 or classes[label] not in drop)
-                    for label in labels.tolist()
-                ], dtype=bool).reshape(-1)
-                info[ann_key] = _select(ann, keep, keep_raw)
+    def _masks(self, locations: List[str]) -> List[TaskMask]:
+        return task_masks(locations, self.rules, list(self.tasks),
+                          self.random_ratio, self.seed)
 
     def _log_table(self, locations: List[str],
-                   masks: List[Dict[str, bool]]) -> None:
+                   masks: List[TaskMask]) -> None:
         from terminaltables import AsciiTable
         rows = [['location', 'samples'] + list(self.tasks)]
         for loc in sorted(set(locations)):
@@ -375,10 +277,12 @@ class NuScenesDomainSplitDataset:
         return self.dataset.get_data_info(idx)
 
     def get_cat_ids(self, idx: int):
+        """The wrapped dataset's category ids of sample ``idx`` (after
+        stripping, so CBGS balances the labels that exist)."""
         self._check_init()
         return self.dataset.get_cat_ids(idx)
 
-    def task_mask(self, idx: int) -> Dict[str, bool]:
+    def task_mask(self, idx: int) -> TaskMask:
         """``{task: labeled}`` of sample ``idx``."""
         return dict(self.get_data_info(idx)['task_mask'])
 
@@ -386,66 +290,40 @@ class NuScenesDomainSplitDataset:
         self._check_init()
         dataset = self.dataset
         if isinstance(dataset, BaseDataset):
-            data = None
-            tries = 1 if dataset.test_mode else dataset.max_refetch + 1
-            for _ in range(tries):
-                data = dataset.prepare_data(idx)
-                if data is not None:
-                    break
-                idx = dataset._rand_another()
-            if data is None:
-                raise RuntimeError(f'NuScenesDomainSplitDataset: the '
-                                   f'pipeline returned None for sample '
-                                   f'{idx} (after {tries} tries)')
+            data, idx = self._prepare_with_refetch(dataset, idx)
             mask = self.task_masks[idx]
         else:
             data = dataset[idx]
             mask = None
-        _set_task_mask(data, mask, self._by_token, self._by_index)
+        set_task_mask(data, mask, self._by_token, self._by_index)
         return data
 
+    @staticmethod
+    def _prepare_with_refetch(dataset: BaseDataset,
+                              idx: int) -> Tuple[object, int]:
+        """``BaseDataset.__getitem__``'s retry loop, keeping the index that
+        finally produced the data (its mask is the one to stamp).
 
-def _select(ann: dict, keep: np.ndarray, keep_raw) -> dict:
-    """Row-selects every per-instance array of an ``ann_info``."""
-    count = len(keep)
-    out = {}
-    for key, value in ann.items():
-        if key == 'instances' and isinstance(value, list):
-            out[key] = [ins for ins in value if keep_raw(ins)]
-        elif isinstance(value, BaseInstance3DBoxes) and len(value) == count:
-            out[key] = value[torch.from_numpy(keep)]
-        elif isinstance(value, np.ndarray) and value.ndim and \
-                len(value) == count:
-            out[key] = value[keep]
-        elif isinstance(value, torch.Tensor) and value.ndim and \
-                len(value) == count:
-            out[key] = value[torch.from_numpy(keep)]
-        elif isinstance(value, list) and len(value) == count:
-            out[key] = [v for v, k in zip(value, keep) if k]
-        else:
-            out[key] = value
-    return out
+        Args:
+            dataset (BaseDataset): the wrapped dataset.
+            idx (int): requested index.
 
+        Returns:
+            tuple: the pipeline output and the index it came from.
 
-def _set_task_mask(data, mask: Optional[dict], by_token: dict,
-                   by_index: dict) -> None:
-    """Writes ``task_mask`` into the metainfo of every data sample that
-    does not carry one yet."""
-    samples = data['data_samples'] if isinstance(data, dict) else None
-    if samples is None:
-        return
-    for sample in samples if isinstance(samples, (list, tuple)) \
-            else [samples]:
-        if 'task_mask' in sample.metainfo:
-            continue
-        this = mask
-        if this is None:
-            this = by_token.get(sample.metainfo.get('token'),
-                                by_index.get(sample.metainfo.get(
-                                    'sample_idx')))
-        if this is None:
-            raise KeyError('NuScenesDomainSplitDataset: cannot tell which '
-                           'sample a wrapped output belongs to (no token or '
-                           'sample_idx in its metainfo); put this wrapper '
-                           'inside CBGSDataset instead of outside it')
-        sample.set_metainfo(dict(task_mask=dict(this)))
+        Raises:
+            RuntimeError: the pipeline returned None on every try.
+        """
+        tries = 1 if dataset.test_mode else dataset.max_refetch + 1
+        data = None
+        for _ in range(tries):
+            data = dataset.prepare_data(idx)
+            if data is not None:
+                break
+            # The same draw as mmengine's BaseDataset uses for a refetch.
+            idx = np.random.randint(0, len(dataset))
+        if data is None:
+            raise RuntimeError(f'NuScenesDomainSplitDataset: the pipeline '
+                               f'returned None for sample {idx} (after '
+                               f'{tries} tries)')
+        return data, idx

@@ -8,8 +8,7 @@ import torch
 from mmdet3d.datasets import Det3DDataset
 from mmdet3d.registry import DATASETS
 from mmdet3d.structures import LiDARInstance3DBoxes
-from ..converters.map_raster import MAP_CLASSES
-from ..converters.trackmap_infos import TRACKING_CLASSES
+from ..structures.nuscenes_meta import MAP_CLASSES, TRACKING_CLASSES
 
 
 @DATASETS.register_module()

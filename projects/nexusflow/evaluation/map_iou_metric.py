@@ -8,9 +8,9 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmdet3d.registry import METRICS
+from ..structures.nuscenes_meta import MAP_CLASSES
 from .domains import DEFAULT_DOMAINS, check_domains, get_meta, match_domains
 
-MAP_CLASSES = ('divider', 'ped_crossing', 'contour', 'drivable')
 # Columns of the per-sample count arrays; 'lanes' is the union of the three
 # thing classes (divider, ped_crossing, contour) on both sides.
 IOU_NAMES = ('divider', 'crossing', 'contour', 'lanes', 'drivable')

@@ -13,20 +13,9 @@ from typing import Dict
 
 import numpy as np
 import torch
-from pyquaternion import Quaternion
 
-
-def _quat_multiply(q: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Hamilton product of ``[w, x, y, z]`` quaternions, broadcast over
-    leading dims."""
-    w1, x1, y1, z1 = np.moveaxis(q, -1, 0)
-    w2, x2, y2, z2 = np.moveaxis(r, -1, 0)
-    return np.stack([
-        w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
-        w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-        w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-        w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
-    ], axis=-1)
+from ..structures.poses import (matrix_to_quaternion, quaternion_multiply,
+                                yaw_quaternions)
 
 
 def check_pose(lidar2global, owner: str = 'lidar2global') -> np.ndarray:
@@ -52,13 +41,6 @@ def check_pose(lidar2global, owner: str = 'lidar2global') -> np.ndarray:
         raise ValueError(f'{owner} must be a rigid transform; its 3x3 '
                          f'rotation is not orthonormal:\n{rot}')
     return mat
-
-
-def _pose_quaternion(rot: np.ndarray) -> np.ndarray:
-    """``[w, x, y, z]`` of a nearly orthonormal matrix (re-orthonormalized,
-    since float32 poses fail pyquaternion's strict check)."""
-    u, _, vt = np.linalg.svd(rot)
-    return Quaternion(matrix=u @ vt).elements
 
 
 def lidar_boxes_to_global(boxes: torch.Tensor,
@@ -90,18 +72,13 @@ def lidar_boxes_to_global(boxes: torch.Tensor,
 
     centre = boxes[:, :3].copy()
     centre[:, 2] += boxes[:, 5] / 2  # bottom centre -> gravity centre
-    half_yaw = boxes[:, 6] / 2
-    yaw_quat = np.stack([
-        np.cos(half_yaw),
-        np.zeros_like(half_yaw),
-        np.zeros_like(half_yaw),
-        np.sin(half_yaw)
-    ], axis=1)
     velocity = np.concatenate([boxes[:, 7:9], np.zeros((len(boxes), 1))], 1)
     return dict(
         translation=centre @ rot.T + trans,
         size=boxes[:, [4, 3, 5]],
-        rotation=_quat_multiply(_pose_quaternion(rot), yaw_quat),
+        rotation=quaternion_multiply(
+            matrix_to_quaternion(rot, orthonormalize=True),
+            yaw_quaternions(boxes[:, 6])),
         velocity=(velocity @ rot.T)[:, :2])
 
 

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Mapping, Sequence, Union
 
+from ..structures.nuscenes_tables import LocationIndex
+
 SCENE_TABLES = ('scene', 'log', 'sample')
 # The version suffix each built-in devkit split needs (as the devkit checks).
 BUILTIN_VERSIONS = dict(
@@ -93,7 +95,7 @@ def load_scenes(data_root: str, version: str,
     table_dir = check_version_dir(data_root, version, owner)
     scenes, logs, samples = (
         _load_table(table_dir, name, owner) for name in SCENE_TABLES)
-    locations = {log['token']: log['location'] for log in logs}
+    locations = LocationIndex.from_records(logs, scenes).by_scene
     next_token = {s['token']: s['next'] for s in samples}
     index = {}
     for scene in scenes:
@@ -106,8 +108,7 @@ def load_scenes(data_root: str, version: str,
             tokens.append(token)
             token = next_token[token]
         index[scene['name']] = SceneInfo(scene['name'],
-                                         locations[scene['log_token']],
-                                         tokens)
+                                         locations[scene['token']], tokens)
     return index
 
 

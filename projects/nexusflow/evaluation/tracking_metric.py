@@ -14,13 +14,12 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmdet3d.registry import METRICS
+from ..structures.nuscenes_meta import TRACKING_CLASSES
 from .domains import DEFAULT_DOMAINS, check_domains, get_meta, match_domains
 from .nuscenes_boxes import lidar_boxes_to_global
 from .nuscenes_splits import (SceneInfo, check_version_dir, load_scenes,
                               overlay_root, resolve_split)
 
-TRACKING_CLASSES = ('car', 'truck', 'bus', 'trailer', 'motorcycle', 'bicycle',
-                    'pedestrian')
 SUMMARY_KEYS = ('amota', 'amotp', 'recall', 'motar', 'mota', 'motp', 'mt',
                 'ml', 'faf', 'tp', 'fp', 'fn', 'ids', 'frag', 'tid', 'lgd')
 # Custom split names written into the overlay root's splits.json.

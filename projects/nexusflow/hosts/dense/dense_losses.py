@@ -1,7 +1,7 @@
 """Supervised dense losses restricted to the labeled samples of a batch.
 
 Each loss averages over the valid pixels of the samples labeled for its
-task. With no such pixel it returns ``pred.sum() * 0.0``: an exact zero
+task. With no such pixel it returns ``graph_zero(pred)``: an exact zero
 that keeps the head's parameters in the graph (DDP needs them used).
 """
 
@@ -9,11 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ...utils.graph import graph_zero
+
 IGNORE_INDEX = -1
-
-
-def _zero(pred: Tensor) -> Tensor:
-    return pred.sum() * 0.0
 
 
 def semantic_loss(logits: Tensor, target: Tensor, labeled: Tensor) -> Tensor:
@@ -30,7 +28,7 @@ def semantic_loss(logits: Tensor, target: Tensor, labeled: Tensor) -> Tensor:
     target = target.masked_fill(~labeled.view(-1, 1, 1), IGNORE_INDEX)
     valid = int((target != IGNORE_INDEX).sum())
     if valid == 0:
-        return _zero(logits)
+        return graph_zero(logits)
     return F.cross_entropy(logits, target, ignore_index=IGNORE_INDEX,
                            reduction='sum') / valid
 
@@ -48,7 +46,7 @@ def depth_loss(pred: Tensor, target: Tensor, labeled: Tensor) -> Tensor:
     """
     valid = (target != 0) & labeled.view(-1, 1, 1, 1)
     if not valid.any():
-        return _zero(pred)
+        return graph_zero(pred)
     return (pred - target).abs()[valid].mean()
 
 
@@ -65,7 +63,7 @@ def normal_loss(pred: Tensor, target: Tensor, labeled: Tensor) -> Tensor:
     """
     valid = (target.abs().sum(dim=1) > 0) & labeled.view(-1, 1, 1)
     if not valid.any():
-        return _zero(pred)
+        return graph_zero(pred)
     cos = (pred * target).sum(dim=1)
     return (1.0 - cos)[valid].mean()
 

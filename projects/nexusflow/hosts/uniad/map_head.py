@@ -22,6 +22,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmdet3d.registry import MODELS
+from ...utils.graph import graph_zero
 
 
 @MODELS.register_module()
@@ -132,7 +133,7 @@ class BEVMapHead(BaseModule):
         Returns:
             dict[str, Tensor]: the keys of :meth:`loss`, all zero.
         """
-        zero = logits.sum() * 0.0
+        zero = graph_zero(logits)
         losses = dict(loss_map_mask=zero)
         if self.loss_dice is not None:
             losses['loss_map_dice'] = zero.clone()

@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ...utils.graph import graph_zero
+
 
 def splat_centers(centers: Tensor,
                   weights: Tensor,
@@ -43,7 +45,7 @@ def splat_centers(centers: Tensor,
     height, width = int(size[0]), int(size[1])
     heat = weights.new_zeros(height * width)
     if len(centers) == 0:
-        return heat.view(height, width) + weights.sum() * 0.0
+        return heat.view(height, width) + graph_zero(weights)
     cell = centers.new_tensor([(pc_range[3] - pc_range[0]) / width,
                                (pc_range[4] - pc_range[1]) / height])
     pos = (centers[:, :2] - centers.new_tensor(pc_range[:2])) / cell - 0.5

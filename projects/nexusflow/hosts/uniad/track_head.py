@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from mmdet3d.registry import MODELS, TASK_UTILS
 from mmdet3d.structures import LiDARInstance3DBoxes
+from ...utils.graph import graph_zero
 from .box_coder import CODE_SIZE, decode_boxes, encode_boxes
 from .track_decoder import TrackDecoderLayer
 from .tracker import RuntimeTracker
@@ -401,7 +402,7 @@ class UniADTrackHead(BaseModule):
             losses[f'{prefix}loss_track_cls'] = self.loss_cls(
                 scores, labels, avg_factor=avg_factor)
             if targets is None:
-                losses[f'{prefix}loss_track_bbox'] = codes.sum() * 0.0
+                losses[f'{prefix}loss_track_bbox'] = graph_zero(codes)
             else:
                 losses[f'{prefix}loss_track_bbox'] = self.loss_bbox(
                     codes[positive], targets,
@@ -426,8 +427,8 @@ class UniADTrackHead(BaseModule):
         for layer, (scores, codes) in enumerate(
                 zip(outputs['cls_scores'], outputs['box_codes'])):
             prefix = '' if layer == num_layers - 1 else f'd{layer}.'
-            losses[f'{prefix}loss_track_cls'] = scores.sum() * 0.0
-            losses[f'{prefix}loss_track_bbox'] = codes.sum() * 0.0
+            losses[f'{prefix}loss_track_cls'] = graph_zero(scores)
+            losses[f'{prefix}loss_track_bbox'] = graph_zero(codes)
         return losses
 
     def parameter_tie(self) -> Tensor:
@@ -441,7 +442,7 @@ class UniADTrackHead(BaseModule):
         Returns:
             Tensor: scalar ``0.0``.
         """
-        return sum(p.sum() for p in self.parameters()) * 0.0
+        return graph_zero(self)
 
     # ---------------------------------------------------------- inference
     def predict(self, instances: InstanceData, outputs: Outputs,

@@ -1,18 +1,18 @@
-"""tools/deploy.py: the host model without NexusFlow, for all three ways of
-attaching it (wrapper, neck, hook)."""
-import importlib.util
+"""nexusflow.attach.deploy: the host model without NexusFlow, for every way
+of attaching it (drop-in hook, wrapper, UniAD neck, dense neck)."""
 import os.path as osp
-import subprocess
-import sys
 from typing import Optional
 
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.model import BaseModel
+from mmengine.registry import init_default_scope
 from torch import nn
 
 from mmdet3d.registry import MODELS
+from nexusflow.attach.deploy import deploy
+from nexusflow.core import SurrogateBank
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SURROGATE = dict(aggregator=dict(type='MLPAggregator', in_channels=8,
@@ -21,18 +21,6 @@ SURROGATE = dict(aggregator=dict(type='MLPAggregator', in_channels=8,
 NEXUS = dict(taps=dict(a='head_a.0', b='head_b.0'),
              surrogates=dict(a=SURROGATE, b=SURROGATE),
              task_losses=dict(a=['a.'], b=['b.']))
-
-
-def load_deploy():
-    sys.path.insert(0, osp.join(REPO, 'tools'))
-    spec = importlib.util.spec_from_file_location(
-        'nexusflow_deploy_tool', osp.join(REPO, 'tools', 'deploy.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-deploy_tool = load_deploy()
 
 
 @MODELS.register_module(force=True)
@@ -77,7 +65,7 @@ def trained(model: nn.Module) -> nn.Module:
 def build_plain(out_cfg: str, out_ckpt: str) -> nn.Module:
     cfg = Config.fromfile(out_cfg)
     model = MODELS.build(cfg.model)
-    saved = torch.load(out_ckpt, weights_only=False)
+    saved = torch.load(out_ckpt)  # torch's safe default: plain tensors
     assert set(saved) == {'meta', 'state_dict'}
     model.load_state_dict(saved['state_dict'], strict=True)
     return model.eval()
@@ -93,18 +81,18 @@ INPUTS = torch.randn(2, 3, 6, 6, generator=torch.Generator().manual_seed(1))
 def test_wrapper_deploys_to_its_detector(tmp_path):
     model_cfg = dict(type='NexusFlowWrapper',
                      detector=dict(type='DeployTinyHost'), **NEXUS)
-    hooks = [dict(type='NexusFlowHook', align_weight=0.5, begin_iter=3),
+    hooks = [dict(type='AlignWeightHook', align_weight=0.5, begin_iter=3),
              dict(type='EMAHook')]
     config = write_config(tmp_path, model_cfg, hooks)
     torch.manual_seed(0)
     wrapper = trained(MODELS.build(model_cfg))
-    assert any(k.startswith('surrogates.') for k in wrapper.state_dict())
+    assert any(k.startswith('bank.') for k in wrapper.state_dict())
     ckpt = tmp_path / 'iter_4.pth'
     torch.save(dict(meta=dict(iter=4), state_dict=wrapper.state_dict(),
                     optimizer=dict(state={})), ckpt)
 
-    out_cfg, out_ckpt = deploy_tool.deploy(config, str(ckpt),
-                                           str(tmp_path / 'out'))
+    out = deploy(config, str(ckpt), str(tmp_path / 'out'))
+    out_cfg, out_ckpt = out['config'], out['checkpoint']
     assert osp.basename(out_cfg) == 'nexus_tiny.py'
     plain_cfg = Config.fromfile(out_cfg)
     assert plain_cfg.model.type == 'DeployTinyHost'
@@ -117,7 +105,7 @@ def test_wrapper_deploys_to_its_detector(tmp_path):
 
     # Never overwrites.
     with pytest.raises(FileExistsError, match='nexus_tiny.py already exists'):
-        deploy_tool.deploy(config, str(ckpt), str(tmp_path / 'out'))
+        deploy(config, str(ckpt), str(tmp_path / 'out'))
 
 
 def test_neck_is_removed(tmp_path):
@@ -130,8 +118,8 @@ def test_neck_is_removed(tmp_path):
     ckpt = tmp_path / 'epoch_1.pth'
     torch.save(dict(meta={}, state_dict=host.state_dict()), ckpt)
 
-    out_cfg, out_ckpt = deploy_tool.deploy(config, str(ckpt),
-                                           str(tmp_path / 'out'))
+    out = deploy(config, str(ckpt), str(tmp_path / 'out'))
+    out_cfg, out_ckpt = out['config'], out['checkpoint']
     assert Config.fromfile(out_cfg).model.neck is None
     plain = build_plain(out_cfg, out_ckpt)
     assert n_params(plain) == n_params(host) - n_params(host.neck)
@@ -150,8 +138,8 @@ def test_hook_checkpoint_keeps_only_host_weights(tmp_path):
                     optimizer=dict(state={}, param_groups=[]),
                     nexusflow=dict(tasks=['a', 'b'], state_dict=dict(
                         w=torch.zeros(3)))), ckpt)
-    out_cfg, out_ckpt = deploy_tool.deploy(config, str(ckpt),
-                                           str(tmp_path / 'out'))
+    out = deploy(config, str(ckpt), str(tmp_path / 'out'))
+    out_cfg, out_ckpt = out['config'], out['checkpoint']
     assert Config.fromfile(out_cfg).custom_hooks == []
     plain = build_plain(out_cfg, out_ckpt)
     assert n_params(plain) == n_params(host)
@@ -166,17 +154,68 @@ def test_checkpoint_of_another_model_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"does not fit the plain model.*"
                        r"missing keys \['encoder.0.weight'.*unexpected keys "
                        r"\['w'\]"):
-        deploy_tool.deploy(config, str(ckpt), str(tmp_path / 'out'))
+        deploy(config, str(ckpt), str(tmp_path / 'out'))
     assert not (tmp_path / 'out').exists()
 
 
-def test_cli_missing_checkpoint_is_one_line(tmp_path):
-    result = subprocess.run(
-        [sys.executable, 'tools/deploy.py',
-         'configs/nexusflow/centerpoint_pillar_domainsplit_hook_tiny.py',
-         str(tmp_path / 'none.pth'), str(tmp_path / 'out')],
-        cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert result.returncode != 0
-    assert 'Traceback' not in result.stderr
-    assert result.stderr.strip().splitlines()[-1] == (
-        f'error: checkpoint {tmp_path / "none.pth"} does not exist')
+
+
+def _save(path, state_dict: dict, **extra) -> str:
+    torch.save(dict(meta={}, state_dict=state_dict, **extra), path)
+    return str(path)
+
+
+def _banks(model: nn.Module) -> list:
+    return [m for m in model.modules() if isinstance(m, SurrogateBank)]
+
+
+# One shipped config per way of attaching NexusFlow, and how the host's own
+# parameter count follows from the trained model.
+ATTACHMENTS = {
+    'hook': ('configs/nexusflow/centerpoint_pillar_domainsplit_hook_tiny.py',
+             lambda model: model),
+    'wrapper': (
+        'configs/nexusflow/centerpoint_pillar_domainsplit_wrapper_tiny.py',
+        lambda model: model.detector),
+    'uniad_neck': ('configs/nexusflow/uniad_domainsplit_tiny.py', None),
+    'dense_neck': ('configs/dense/nyuv2_segnet_nexusflow_onelabel_tiny.py',
+                   None),
+}
+
+
+@pytest.mark.parametrize('way', list(ATTACHMENTS))
+def test_every_attachment_deploys_to_the_bare_host(way, tmp_path):
+    config, host_of = ATTACHMENTS[way]
+    cfg = Config.fromfile(osp.join(REPO, config))
+    init_default_scope('mmdet3d')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    extra = {}
+    if way == 'hook':
+        hook = next(h for h in cfg.custom_hooks
+                    if h['type'] == 'NexusFlowHook')
+        assert not _banks(model)
+        bank = SurrogateBank(hook['surrogates'],
+                             dict(type='CentroidAlignmentLoss'))
+        extra['nexusflow'] = dict(tasks=bank.tasks,
+                                  state_dict=bank.state_dict())
+        host_params = n_params(model)
+    elif host_of is None:
+        assert len(_banks(model.neck)) == 1
+        host_params = n_params(model) - n_params(model.neck)
+    else:
+        assert _banks(model)
+        host_params = n_params(host_of(model))
+    ckpt = _save(tmp_path / 'iter_1.pth', model.state_dict(), **extra)
+
+    out = deploy(osp.join(REPO, config), ckpt, str(tmp_path / 'out'))
+    plain_cfg = Config.fromfile(out['config'])
+    hooks = [h['type'] for h in plain_cfg.get('custom_hooks', [])]
+    assert not {'NexusFlowHook', 'AlignWeightHook'} & set(hooks)
+    assert 'NexusFlow' not in plain_cfg.model['type']
+    plain = build_plain(out['config'], out['checkpoint'])
+    assert not _banks(plain)
+    assert n_params(plain) == host_params == out['kept']
+    saved = torch.load(out['checkpoint'])
+    assert not [k for k in saved['state_dict']
+                if 'bank.' in k or k.startswith('neck.')]

@@ -1,0 +1,83 @@
+"""Loading mmengine checkpoints under torch's ``weights_only`` default.
+
+torch >= 2.6 unpickles ``torch.load`` files with ``weights_only=True``
+unless told otherwise. mmengine 0.10.7 saves its message hub (a
+``HistoryBuffer`` of numpy arrays) and numpy scalars in every checkpoint
+and calls ``torch.load`` without the argument, so resuming and testing
+fail. Instead of switching the safe default off for the whole process,
+the few plain-data types such checkpoints hold are allow-listed for the
+duration of the project's own loads only.
+"""
+import contextlib
+import os.path as osp
+import pickle
+from typing import Iterator
+
+import numpy as np
+import torch
+
+
+def _history_method(owner, name: str):
+    """Stands in for ``getattr`` while unpickling: a ``HistoryBuffer``
+    pickles its statistics methods (``HistoryBuffer.min``, ...) as
+    ``getattr(HistoryBuffer, 'min')``; nothing else may be looked up."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if owner is HistoryBuffer and name in ('min', 'max', 'current', 'mean'):
+        return getattr(owner, name)
+    raise pickle.UnpicklingError(f'getattr({owner!r}, {name!r}) is not '
+                                 f'allowed in a checkpoint')
+
+
+def checkpoint_types() -> list:
+    """The non-tensor globals mmengine checkpoints hold (data, no code)."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    multiarray = np.core.multiarray
+    # Unpickling a dtype builds an instance of its class (Int64DType, ...).
+    dtypes = [type(np.dtype(code)) for code in '?bhilqBHILQefdgFDGUS']
+    return [HistoryBuffer, np.ndarray, np.dtype, multiarray._reconstruct,
+            multiarray.scalar, *dtypes, (_history_method, 'builtins.getattr')]
+
+
+@contextlib.contextmanager
+def trusted_checkpoints() -> Iterator[None]:
+    """Allows mmengine's checkpoint types in ``weights_only`` loads inside
+    the ``with`` block; the process-wide allow-list is untouched after it.
+    """
+    with torch.serialization.safe_globals(checkpoint_types()):
+        yield
+
+
+def load_checkpoint_file(path: str, map_location: str = 'cpu') -> dict:
+    """Loads an mmengine checkpoint (or a plain state dict) safely.
+
+    Args:
+        path (str): the ``.pth`` file.
+        map_location (str): where tensors go. Defaults to ``'cpu'``.
+
+    Returns:
+        dict: ``{'meta': ..., 'state_dict': ...}`` (a plain state dict is
+        wrapped as ``state_dict``), plus whatever else the file holds.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the file is not a checkpoint (names the file).
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint {path} does not exist')
+    try:
+        with trusted_checkpoints():
+            ckpt = torch.load(path, map_location=map_location,
+                              weights_only=True)
+    except Exception as err:  # truncated file, not a torch file, code
+        reason = str(err).strip().splitlines()[0] if str(err) else \
+            type(err).__name__
+        raise ValueError(f'checkpoint {path} cannot be read as a torch '
+                         f'checkpoint ({reason})') from None
+    if isinstance(ckpt, dict) and isinstance(ckpt.get('state_dict'), dict):
+        return ckpt
+    if isinstance(ckpt, dict) and ckpt and all(
+            isinstance(v, torch.Tensor) for v in ckpt.values()):
+        return dict(meta={}, state_dict=ckpt)
+    raise ValueError(f'checkpoint {path} has no state_dict: expected an '
+                     f'mmengine checkpoint (a dict with "state_dict") or a '
+                     f'plain state dict')
