@@ -11,4 +11,4 @@ model = dict(
     surrogates=_base_.nexusflow_surrogates,
     alignment=dict(type='CentroidAlignmentLoss'),
     task_losses=_base_.nexusflow_task_losses)
-custom_hooks = [dict(type='NexusFlowHook', **_base_.nexusflow_schedule)]
+custom_hooks = [dict(type='AlignWeightHook', **_base_.nexusflow_schedule)]

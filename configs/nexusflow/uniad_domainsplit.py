@@ -30,7 +30,7 @@ model = dict(
                                 num_queries=4),
                 flow=dict(type='RealNVPFlow', num_layers=6))),
         alignment=dict(type='CentroidAlignmentLoss'),
-        # Lambda is set every iteration by NexusFlowHook (below).
+        # Lambda is set every iteration by AlignWeightHook (below).
         align_weight=0.0))
 
 # Two-stage training: stage 1 (epochs 0-2) trains the task losses only
@@ -38,7 +38,7 @@ model = dict(
 # stage 2 (epochs 3-5) fine-tunes with the alignment, lambda warmed up
 # linearly over 500 iterations.
 nexusflow_schedule = dict(align_weight=0.1, begin_epoch=3, warmup_iters=500)
-custom_hooks = [dict(type='NexusFlowHook', **nexusflow_schedule)]
+custom_hooks = [dict(type='AlignWeightHook', **nexusflow_schedule)]
 
 train_dataloader = dict(
     dataset=dict(

@@ -62,7 +62,7 @@ test_evaluator = val_evaluator
 
 # Stage 2 (alignment) from iteration 4 of 8.
 nexusflow_schedule = dict(align_weight=0.1, begin_iter=4, warmup_iters=2)
-custom_hooks = [dict(type='NexusFlowHook', **nexusflow_schedule)]
+custom_hooks = [dict(type='AlignWeightHook', **nexusflow_schedule)]
 
 # 3e-3: at 1e-3 the tiny track head starts no track on unseen scenes within
 # a few hundred iterations (AMOTA 0 vs 0.048 at 3e-3 after 200, fullsup).

@@ -102,6 +102,6 @@ def check_config_wiring(cfg, path: str) -> None:
     width = model.backbone.channels
     if 'regularizer' in model and model.regularizer.type == 'MTPSLLoss':
         assert model.regularizer.feat_channels == width, path
-    if 'surrogates' in model:
-        for surrogate in model.surrogates.surrogates.values():
+    if model.get('neck'):
+        for surrogate in model.neck.surrogates.values():
             assert surrogate.aggregator.in_channels == width, path

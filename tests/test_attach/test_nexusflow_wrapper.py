@@ -109,7 +109,7 @@ def test_gradient_control_for_an_unlabeled_task():
     assert grads(det.det_head).abs().sum() > 0
 
     backward_of(model, losses['loss_align'])
-    assert grads(model.surrogates.surrogates['seg']).abs().sum() > 0
+    assert grads(model.bank.surrogates['seg']).abs().sum() > 0
     assert grads(det.encoder).abs().sum() > 0
     assert grads(det.seg_head[0]).abs().sum() > 0  # up to the tap
 
@@ -139,7 +139,7 @@ def test_mixed_batch_is_grouped_and_weighted_by_group_size():
     # every sample contributes to alignment, whatever its mask
     with model.taps:
         det.loss(inputs, samples)
-    full = model.surrogates(model.taps.collect(3))
+    full = model.bank(model.taps.collect(3))
     assert torch.allclose(losses['loss_align'], full['loss_align'])
     assert torch.allclose(losses['dist_seg'], full['dist_seg'])
 
@@ -167,8 +167,8 @@ def test_inference_is_the_detector_s_own():
 
 def test_state_dict_has_detector_and_surrogate_keys_only():
     keys = build_wrapper().state_dict().keys()
-    assert all(k.startswith(('detector.', 'surrogates.')) for k in keys)
-    assert any(k.startswith('surrogates.') for k in keys)
+    assert all(k.startswith(('detector.', 'bank.')) for k in keys)
+    assert any(k.startswith('bank.') for k in keys)
 
 
 def test_take_splits_tensors_lists_and_voxels():

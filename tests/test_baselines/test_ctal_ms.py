@@ -123,7 +123,7 @@ def test_bad_combinations_raise_clear_errors():
                        'scales'):
         module({t: _scales() if t != 'depth' else torch.zeros(1)
                 for t in OUTS})
-    with pytest.raises(ValueError, match='no surrogates or regularizer'):
+    with pytest.raises(ValueError, match='no neck or regularizer'):
         MODELS.build(dict(
             type='DenseMTLModel', tasks=dict(depth=dict(), normal=dict()),
             backbone=dict(type='HRNetMTL', multi_scale=True,

@@ -63,7 +63,7 @@ def test_tiny_variant_builds(variant):
     if variant == 'fullsup':
         assert model.neck is None
         return
-    for surrogate in model.neck.surrogates.surrogates.values():
+    for surrogate in model.neck.bank.surrogates.values():
         if variant == 'domainsplit_noinv':
             assert isinstance(surrogate.flow, PlainMLP)
             assert surrogate.flow.num_layers == 6

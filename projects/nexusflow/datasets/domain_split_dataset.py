@@ -111,7 +111,7 @@ class NuScenesDomainSplitDataset:
     table logs the labeled samples per task and location.
 
     Modes: ``rules`` (the paper's domain split and its reverse, see
-    ``data_splits/nuscenes/``), no rules (full supervision), or
+    ``configs/_base_/domain_rules/``), no rules (full supervision), or
     ``random_ratio`` (each task of each sample labeled with that
     probability, seeded; the idealized PS-MTL setting).
 

@@ -82,14 +82,15 @@ def test_stl_builds_one_backbone_per_task():
 
 
 def test_nexusflow_alignment_covers_unlabeled_tasks():
-    surrogates = dict(
+    neck = dict(
+        type='NexusFlowNeck',
         surrogates={t: dict(aggregator=dict(type='MLPAggregator',
                                             in_channels=4, out_dim=6),
                             flow=dict(type='RealNVPFlow', num_layers=2,
                                       hidden_dim=8))
                     for t in TASKS},
         alignment=dict(type='CentroidAlignmentLoss'), align_weight=0.5)
-    model = _model(surrogates=surrogates)
+    model = _model(neck=neck)
     losses = model.loss(torch.randn(2, 3, 8, 12),
                         [make_sample(ONLY_SEMANTIC),
                          make_sample(ONLY_SEMANTIC, seed=3)])

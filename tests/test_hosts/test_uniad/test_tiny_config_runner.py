@@ -1,5 +1,5 @@
 """The tiny domain-split config trains and validates through mmengine's
-Runner on the synthetic set (NexusFlowHook, both metrics)."""
+Runner on the synthetic set (AlignWeightHook, both metrics)."""
 import copy
 
 from mmengine.runner import Runner

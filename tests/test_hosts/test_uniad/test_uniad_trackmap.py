@@ -43,7 +43,7 @@ def test_full_size_config_builds_and_runs_a_frame(synthetic_nuscenes_infos):
     assert len(model.bev_encoder.layers) == 6
     assert model.track_head.num_query == 900 and len(
         model.track_head.layers) == 6
-    flows = [s.flow for s in model.neck.surrogates.surrogates.values()]
+    flows = [s.flow for s in model.neck.bank.surrogates.values()]
     assert [len(f.layers) for f in flows] == [6, 6]
     assert cfg.optim_wrapper.optimizer.type == 'AdamW'
     assert cfg.optim_wrapper.optimizer.lr == 2e-4
@@ -55,7 +55,7 @@ def test_full_size_config_builds_and_runs_a_frame(synthetic_nuscenes_infos):
     assert cfg.train_dataloader.dataset.rules == PAPER_RULES
     assert [e.type for e in cfg.val_evaluator] == [
         'NuScenesTrackingMetric', 'BEVMapIoUMetric']
-    assert cfg.custom_hooks[0].type == 'NexusFlowHook'
+    assert cfg.custom_hooks[0].type == 'AlignWeightHook'
 
     # One training frame at the synthetic 64 x 36 images; the BEV grid is
     # shrunk because mmcv's CPU deformable attention materialises every
