@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from helpers.tools import load_tool as _load_tool
 from nexusflow.utils.compat import patch_numpy_aliases
+from helpers.tools import load_tool as _load_tool
 
 # In-process runs stand in for tools/train.py, which applies the stock
 # ObjectSample's np.long shim at start-up (``import nexusflow`` does not).

@@ -1,4 +1,5 @@
-"""Shared start-up of the tools: one clear line when the environment is wrong."""
+"""Shared start-up of the tools: one clear line when the environment is
+wrong."""
 import sys
 
 

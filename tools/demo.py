@@ -149,7 +149,8 @@ def main() -> None:
     print(nuscenes_table(uniad))
     print(f'\nNYUv2 onelabel, SegNet-tiny ({epochs} epochs):')
     print(dense_table(dense))
-    print(f'\nlogs, checkpoints and metrics.json: {osp.join(ROOT, args.work_dir)}')
+    print('\nlogs, checkpoints and metrics.json: '
+          f'{osp.join(ROOT, args.work_dir)}')
 
 
 if __name__ == '__main__':

@@ -1,5 +1,5 @@
-# JTR (CVPR 2024) on DeepLabV3+ ResNet-50, Cityscapes onelabel: c_dist 4, c_recon 2,
-# batch 16 and JTR's augmentations.
+# JTR (CVPR 2024) on DeepLabV3+ ResNet-50, Cityscapes onelabel: c_dist 4,
+# c_recon 2, batch 16 and JTR's augmentations.
 _base_ = './cityscapes_deeplabv3plus_mtl_onelabel.py'
 model = dict(regularizer=dict(type='JTRLoss', c_dist=4.0, c_recon=2.0))
 train_dataloader = dict(batch_size=16,

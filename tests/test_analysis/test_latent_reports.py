@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from helpers.analysis import table_rows, write_latents
 from nexusflow.analysis import mmd_tables, plot_scree, scree_report
+from helpers.analysis import table_rows, write_latents
 
 
 def test_mmd_tables_rank_runs_overall_and_per_domain(tmp_path):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.analysis import root_options
 from nexusflow.analysis import (collect, find_bank, fit_probe,
                                 graft_surrogates, load_host)
+from helpers.analysis import root_options
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DENSE_MTL = 'configs/dense/nyuv2_segnet_mtl_onelabel_tiny.py'

@@ -2,10 +2,8 @@
 import numpy as np
 import pytest
 
-from nexusflow.analysis import (median_bandwidth,
-                                mmd2_unbiased,
-                                mmd_permutation_test,
-                                pairwise_task_mmd)
+from nexusflow.analysis import (median_bandwidth, mmd2_unbiased,
+                                mmd_permutation_test, pairwise_task_mmd)
 
 
 def gaussian(n, dim=4, shift=0.0, seed=0):

@@ -1,8 +1,8 @@
 """README sections: only what lies between a section's markers changes."""
 import pytest
 
-from helpers.analysis import README
 from nexusflow.analysis import publish, replace_section
+from helpers.analysis import README
 
 BEGIN, END = ('<!-- BEGIN results:uniad-tiny -->',
               '<!-- END results:uniad-tiny -->')

@@ -6,8 +6,11 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 import torch
 from mmengine.config import Config
+
+pytestmark = pytest.mark.slow  # subprocesses / training runs
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 HOOK_TINY = 'configs/nexusflow/centerpoint_pillar_domainsplit_hook_tiny.py'

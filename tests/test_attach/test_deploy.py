@@ -158,8 +158,6 @@ def test_checkpoint_of_another_model_is_named(tmp_path):
     assert not (tmp_path / 'out').exists()
 
 
-
-
 def _save(path, state_dict: dict, **extra) -> str:
     torch.save(dict(meta={}, state_dict=state_dict, **extra), path)
     return str(path)

@@ -9,11 +9,11 @@ import torch.multiprocessing as mp
 from mmengine.optim import OptimWrapper
 from mmengine.optim.scheduler import CosineAnnealingMomentum, LinearLR
 
-from helpers.hook import (SURROGATE, HookTinyDetector, Recorder, dist_worker,
-                          flat_params, hook_cfg, make_runner)
 from mmdet3d.registry import HOOKS, MODELS
 from nexusflow.attach import AlignWeightHook, NexusFlowHook, add_param_group
 from nexusflow.utils.checkpoint import trusted_checkpoints
+from helpers.hook import (SURROGATE, HookTinyDetector, Recorder, dist_worker,
+                          flat_params, hook_cfg, make_runner)
 
 
 def nexus_hook(runner) -> NexusFlowHook:
@@ -88,6 +88,7 @@ def test_momentum_scheduler_drives_adam_betas_of_new_group():
                         schedulers, dict(lr_mult=2))
 
 
+@pytest.mark.slow
 def test_two_stage_switch_and_warmup_scale_logged_alignment(tmp_path):
     # lr = 0 keeps the weights fixed, so both runs see the same latents and
     # loss_align differs by lambda only.
@@ -174,6 +175,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_keep_surrogates_in_sync(tmp_path):
     out = tmp_path / 'out'
     out.mkdir()

@@ -6,7 +6,7 @@ from mmengine.structures import BaseDataElement
 from torch import nn
 
 from mmdet3d.registry import MODELS
-from nexusflow.attach.nexusflow_wrapper import _take
+from nexusflow.attach import take_samples
 
 
 @MODELS.register_module(force=True)
@@ -176,13 +176,13 @@ def test_take_splits_tensors_lists_and_voxels():
                           [2, 5, 5, 5]])
     inputs = dict(imgs=torch.arange(3), points=['p0', 'p1', 'p2'],
                   voxels=dict(coors=coors, voxels=torch.arange(4)))
-    taken = _take(inputs, [0, 2], 3, 'inputs')
+    taken = take_samples(inputs, [0, 2], 3, 'inputs')
     assert taken['imgs'].tolist() == [0, 2]
     assert taken['points'] == ['p0', 'p2']
     assert taken['voxels']['voxels'].tolist() == [0, 1, 3]
     assert taken['voxels']['coors'][:, 0].tolist() == [0, 1, 1]
     with pytest.raises(ValueError, match=r"inputs\['imgs'\] of shape \(2,\)"):
-        _take(dict(imgs=torch.zeros(2)), [0], 3, 'inputs')
+        take_samples(dict(imgs=torch.zeros(2)), [0], 3, 'inputs')
 
 
 def test_bad_configs():

@@ -2,10 +2,8 @@ import pytest
 import torch
 from mmengine.structures import BaseDataElement
 
-from nexusflow.attach import (get_task_masks,
-                              group_by_task_mask,
-                              match_loss_keys,
-                              zero_unlabeled_losses)
+from nexusflow.attach import (get_task_masks, group_by_task_mask,
+                              match_loss_keys, zero_unlabeled_losses)
 
 TASKS = ['track', 'map']
 TASK_LOSSES = dict(track=['loss_cls', r'd\d\.loss_bbox'], map=['map.'])

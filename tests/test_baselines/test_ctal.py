@@ -8,11 +8,10 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmdet3d.registry import MODELS
-from helpers.dense import make_sample, train_onelabel
-from nexusflow.baselines import (CTALModule,
-                                 interleave_affinities,
+from nexusflow.baselines import (CTALModule, interleave_affinities,
                                  task_affinity)
 from nexusflow.hosts.dense import DenseMTLModel
+from helpers.dense import make_sample, train_onelabel
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', '..', 'configs',
                    'dense')
@@ -133,6 +132,7 @@ def test_unlabeled_tasks_get_exact_zero_initial_and_final_losses():
                           torch.ones(1, 8, 12), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_ctal_training_on_onelabel_improves_every_task(tiny_nyuv2):
     cfg = Config.fromfile(
         osp.join(CONFIGS, 'nyuv2_segnet_ctal-ss_onelabel_tiny.py'))
@@ -145,6 +145,7 @@ def test_ctal_training_on_onelabel_improves_every_task(tiny_nyuv2):
         assert after[task] < 0.95 * before[task], (task, before, after)
 
 
+@pytest.mark.slow
 def test_ctal_tiny_config_trains_and_evaluates_with_runner(tiny_nyuv2,
                                                            tmp_path):
     cfg = Config.fromfile(

@@ -10,8 +10,8 @@ from mmdet.models.backbones.resnet import BasicBlock
 from mmengine.config import Config
 
 from mmdet3d.registry import MODELS
-from helpers.dense import make_sample, train_onelabel
 from nexusflow.baselines import CTALModule, CTALMultiScale
+from helpers.dense import make_sample, train_onelabel
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', '..', 'configs',
                    'dense')
@@ -132,6 +132,7 @@ def test_bad_combinations_raise_clear_errors():
             regularizer=dict(type='JTRLoss')))
 
 
+@pytest.mark.slow
 def test_ctal_ms_training_on_onelabel_improves_every_task(tiny_nyuv2):
     cfg = Config.fromfile(
         osp.join(CONFIGS, 'nyuv2_hrnet18_ctal-ms_onelabel_tiny.py'))
@@ -139,7 +140,7 @@ def test_ctal_ms_training_on_onelabel_improves_every_task(tiny_nyuv2):
     model = MODELS.build(cfg.model)
     seen = set()
     before, after = train_onelabel(model, tiny_nyuv2, steps=40,
-                                   check=lambda l: seen.update(l))
+                                   check=lambda losses: seen.update(losses))
     assert 'loss_normal_init_s2' in seen
     for task in model.tasks:
         assert after[task] < 0.95 * before[task], (task, before, after)

@@ -7,8 +7,8 @@ import torch
 from mmengine.config import Config
 
 from mmdet3d.registry import MODELS
-from helpers.dense import train_onelabel
 from nexusflow.baselines import MTPSLLoss
+from helpers.dense import train_onelabel
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', '..', 'configs',
                    'dense')
@@ -123,6 +123,7 @@ def test_bad_inputs_raise_clear_errors():
         loss(preds, targets, labeled, wide)
 
 
+@pytest.mark.slow
 def test_mtpsl_training_on_onelabel_improves_every_task(tiny_nyuv2):
     cfg = Config.fromfile(
         osp.join(CONFIGS, 'nyuv2_segnet_mtpsl_onelabel_tiny.py'))

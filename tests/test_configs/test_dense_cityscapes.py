@@ -14,9 +14,9 @@ from mmengine.runner import Runner
 
 import nexusflow  # noqa: F401
 from mmdet3d.registry import DATASETS, METRICS, MODELS
-from nexusflow.testing import create_synthetic_cityscapes
 from nexusflow.datasets.dense import load_label_weights
 from nexusflow.evaluation import delta_m
+from nexusflow.testing import create_synthetic_cityscapes
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(REPO, 'configs', 'dense')
@@ -134,6 +134,7 @@ def task_losses(model, batch) -> dict:
 
 
 @pytest.mark.parametrize('method', METHODS)
+@pytest.mark.slow
 def test_tiny_twin_training_improves_every_task(method, tiny_cityscapes):
     cfg = load(f'{method}_onelabel_tiny')
     train = DATASETS.build(dict(cfg.train_dataloader.dataset,
@@ -161,6 +162,7 @@ def test_tiny_twin_training_improves_every_task(method, tiny_cityscapes):
         assert after[task] < 0.95 * before[task], (task, before, after)
 
 
+@pytest.mark.slow
 def test_jtr_tiny_twin_runs_through_the_runner_with_delta_m(
         tiny_cityscapes, tmp_path):
     """JTR's augmentations in the Runner's loader; with the onelabel STL

@@ -3,8 +3,8 @@ stock NuScenesDataset loads; bad roots fail with one clear error."""
 import json
 import os
 import os.path as osp
-import shutil
 import runpy
+import shutil
 import sys
 
 import mmengine

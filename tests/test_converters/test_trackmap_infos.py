@@ -8,9 +8,9 @@ import torch
 from pyquaternion import Quaternion
 
 from mmdet3d.structures import LiDARInstance3DBoxes
-from nexusflow.evaluation import TRACKING_CLASSES
 from nexusflow.converters import devkit_box_to_lidar, lidar_box_to_devkit
 from nexusflow.converters.map_raster import unpack_masks
+from nexusflow.evaluation import TRACKING_CLASSES
 
 
 def sorted_rows(corners):

@@ -4,10 +4,8 @@ import pytest
 import torch
 
 from mmdet3d.registry import MODELS
-from nexusflow.core import (CentroidAlignmentLoss,
-                            PairwiseAlignmentLoss,
-                            centroid_distances,
-                            latent_centroid)
+from nexusflow.core import (CentroidAlignmentLoss, PairwiseAlignmentLoss,
+                            centroid_distances, latent_centroid)
 
 
 def make_latents(n, batch=4, dim=5, seed=0):

@@ -10,8 +10,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmdet3d.registry import DATASETS
-from nexusflow.datasets.database_filter import (class_tasks,
-                                                database_samplers)
+from nexusflow.datasets.database_filter import class_tasks, database_samplers
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = {

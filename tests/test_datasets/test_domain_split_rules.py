@@ -5,8 +5,7 @@ import pytest
 from nexusflow.datasets.domain_split_rules import (DEFAULT_TASKS,
                                                    check_random_ratio,
                                                    check_rules,
-                                                   normalize_tasks,
-                                                   task_masks)
+                                                   normalize_tasks, task_masks)
 
 CLASSES = ('car', 'truck', 'pedestrian')
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from nexusflow.evaluation.dense_metric import HIGHER_BETTER, LOWER_BETTER
 from nexusflow.evaluation import DenseMTLMetric, delta_m
+from nexusflow.evaluation.dense_metric import HIGHER_BETTER, LOWER_BETTER
 
 
 def _normal_map(vectors):

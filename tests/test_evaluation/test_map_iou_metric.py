@@ -66,6 +66,7 @@ def test_shift_by_k_pixels_matches_hand_count(k):
     # A block h px tall and w px wide shifted k px along its width keeps
     # h * (w - k) px in common and covers h * (w + k) px together, unless
     # the shifted copy is cut at the right border (x = W).
+
     def block(h, x0, w):
         inter = h * (w - k)
         union = h * (min(x0 + w + k, W) - x0)

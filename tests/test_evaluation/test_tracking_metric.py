@@ -1,6 +1,6 @@
 import json
-import pickle
 import os
+import pickle
 
 import numpy as np
 import pytest

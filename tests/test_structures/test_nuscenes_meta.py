@@ -1,6 +1,5 @@
 """The shared nuScenes names match the devkit, and every user shares them."""
-from nexusflow.structures import (CAMERAS, MAP_CLASSES, TABLES,
-                                  TRACKING_CLASSES)
+from nexusflow.structures import CAMERAS, MAP_CLASSES, TABLES, TRACKING_CLASSES
 
 
 def test_tables_and_cameras_are_the_devkits(synthetic_nuscenes):

@@ -4,8 +4,7 @@ import os.path as osp
 import numpy as np
 
 from nexusflow.testing import create_synthetic_nyuv2
-from nexusflow.testing.synthetic_dense import CS_SKY, NYU_FLOOR
-from nexusflow.testing.synthetic_dense import raycast
+from nexusflow.testing.synthetic_dense import CS_SKY, NYU_FLOOR, raycast
 
 
 def test_nyuv2_layout_dtypes_and_value_ranges(nyuv2_root):

@@ -15,6 +15,8 @@ import torch
 
 from helpers.analysis import root_options, run_main, table_rows, write_latents
 
+pytestmark = pytest.mark.slow  # subprocesses / training runs
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = 'configs/dense/nyuv2_segnet_nexusflow_onelabel_tiny.py'
 MTL = 'configs/dense/nyuv2_segnet_mtl_onelabel_tiny.py'

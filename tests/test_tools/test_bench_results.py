@@ -1,6 +1,9 @@
 """The small benchmarks return what they print: map_iou.py, overhead.py and
 ctal_memory.py at tiny sizes, each with the ratios run_all.py reports."""
+import pytest
 import torch
+
+pytestmark = pytest.mark.slow  # subprocesses / training runs
 
 
 def run_bench(load_tool, path, argv):

@@ -9,8 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from helpers.analysis import README, run_main
 from nexusflow.analysis import compare
+from helpers.analysis import README, run_main
 
 
 def test_summarize_paper_preset_into_readme(tmp_path, monkeypatch, capsys,

@@ -4,6 +4,8 @@ baseline, and the two goals run_all.py reports."""
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow  # subprocesses / training runs
+
 
 def test_methods_benchmark_returns_a_row_per_method(synthetic_nuscenes_infos,
                                                     load_tool, capsys):

@@ -4,6 +4,8 @@ the growth rows, and the ratios run_all.py reports."""
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow  # subprocesses / training runs
+
 METHODS = ('mtl', 'mtpsl', 'jtr', 'ctal-ss', 'nexusflow')
 TINY = ['--size', '16', '16', '--channels', '8', '16', '--batch', '1',
         '--warmup', '1', '--steps', '1']

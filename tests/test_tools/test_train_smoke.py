@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # subprocesses / training runs
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = 'configs/nexusflow/centerpoint_pillar_tiny.py'
 UNIAD_TINY = 'configs/nexusflow/uniad_domainsplit_tiny.py'
@@ -22,7 +24,8 @@ def run(cmd, root, timeout=600):
                OMP_NUM_THREADS='1')
     result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True,
                             text=True, timeout=timeout)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 0, \
+        result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
 

@@ -23,8 +23,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _bootstrap import import_nexusflow  # noqa: E402
 
 import_nexusflow()
-from _report_cli import (add_readme_args,  # noqa: E402
-                         parse_report_args, report)
+from _report_cli import (add_readme_args, parse_report_args,  # noqa: E402
+                         report)
+
 from nexusflow.analysis import mmd_tables  # noqa: E402
 
 

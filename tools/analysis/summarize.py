@@ -30,8 +30,9 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _bootstrap import import_nexusflow  # noqa: E402
 
 import_nexusflow()
-from _report_cli import (add_readme_args,  # noqa: E402
-                         parse_report_args, report)
+from _report_cli import (add_readme_args, parse_report_args,  # noqa: E402
+                         report)
+
 from nexusflow.analysis import (PRESETS, format_table,  # noqa: E402
                                 select_columns, summarize, write_csv)
 from nexusflow.analysis.tables import DELTA_M_METRICS  # noqa: E402

@@ -24,8 +24,7 @@ from torch import nn
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from _bootstrap import import_nexusflow  # noqa: E402
-from _measure import (clock, peak_step_memory, ratio,  # noqa: E402
-                      step_seconds)
+from _measure import clock, peak_step_memory, ratio, step_seconds  # noqa: E402
 
 import_nexusflow()
 from mmengine.model import BaseModel  # noqa: E402
@@ -33,7 +32,8 @@ from mmengine.optim import OptimWrapper  # noqa: E402
 from mmengine.structures import BaseDataElement  # noqa: E402
 
 from mmdet3d.registry import MODELS  # noqa: E402
-from nexusflow.core import CentroidAlignmentLoss, PairwiseAlignmentLoss  # noqa: E402
+from nexusflow.core import (CentroidAlignmentLoss,  # noqa: E402
+                            PairwiseAlignmentLoss)
 
 DEVICE = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 

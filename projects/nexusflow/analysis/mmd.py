@@ -185,7 +185,7 @@ def mmd_permutation_test(x,
     in_x = (order < len(x)).astype(np.float64)
     permuted = _mmd2_from_kernel(kernel, in_x)
     p_value = (1.0 + float((permuted >= stat).sum())) / (1.0 +
-                                                          n_permutations)
+                                                         n_permutations)
     return stat, p_value
 
 

@@ -12,7 +12,8 @@ from .task_mask import (get_task_masks, group_by_task_mask, match_loss_keys,
                         zero_unlabeled_losses)
 
 __all__ = [
-    'AlignWeightHook', 'FeatureTaps', 'NexusFlowHook', 'NexusFlowNeck', 'NexusFlowWrapper',
+    'AlignWeightHook', 'FeatureTaps', 'NexusFlowHook', 'NexusFlowNeck',
+    'NexusFlowWrapper',
     'add_param_group', 'align_groups', 'find_submodule', 'get_task_masks',
     'group_by_task_mask', 'grouped_task_losses', 'match_loss_keys',
     'take_samples', 'zero_unlabeled_losses'

@@ -12,8 +12,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
-from .feature_taps import FeatureTaps
 from ..core.surrogate_bank import Feature, SurrogateBank
+from .feature_taps import FeatureTaps
 from .task_mask import (get_task_masks, group_by_task_mask, match_loss_keys,
                         zero_unlabeled_losses)
 

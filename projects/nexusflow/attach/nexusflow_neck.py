@@ -5,11 +5,11 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmdet3d.registry import MODELS
-from ..core.surrogate_bank import Feature, SurrogateBank
+from ..core.surrogate_bank import BankOwner, Feature, SurrogateBank
 
 
 @MODELS.register_module()
-class NexusFlowNeck(BaseModule):
+class NexusFlowNeck(BankOwner, BaseModule):
     """Passes the shared feature through untouched and owns the surrogates.
 
     The host calls ``feat = neck(feat)`` where a neck would sit (the object
@@ -34,20 +34,6 @@ class NexusFlowNeck(BaseModule):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.bank = SurrogateBank(surrogates, alignment, align_weight)
-
-    @property
-    def tasks(self) -> list:
-        """Task names."""
-        return self.bank.tasks
-
-    @property
-    def align_weight(self) -> float:
-        """Lambda, the multiplier of the alignment loss (>= 0)."""
-        return self.bank.align_weight
-
-    @align_weight.setter
-    def align_weight(self, value: float) -> None:
-        self.bank.align_weight = value
 
     def forward(self, bev: Tensor) -> Tensor:
         """Returns ``bev`` itself (the same object).

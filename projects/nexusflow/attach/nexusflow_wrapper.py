@@ -6,14 +6,13 @@ from mmengine.model import BaseModel
 from torch import Tensor
 
 from mmdet3d.registry import MODELS
+from ..core.surrogate_bank import BankOwner, SurrogateBank
 from .feature_taps import FeatureTaps
 from .grouped_loss import align_groups, grouped_task_losses
-from .grouped_loss import take_samples as _take  # noqa: F401 (old name)
-from ..core.surrogate_bank import SurrogateBank
 
 
 @MODELS.register_module()
-class NexusFlowWrapper(BaseModel):
+class NexusFlowWrapper(BankOwner, BaseModel):
     """Adds NexusFlow to an unchanged detector.
 
     Training: the batch is grouped by ``task_mask`` (the detector reduces
@@ -80,20 +79,6 @@ class NexusFlowWrapper(BaseModel):
     def data_preprocessor(self):
         """The detector's data preprocessor."""
         return self.detector.data_preprocessor
-
-    @property
-    def tasks(self) -> list:
-        """Task names."""
-        return self.bank.tasks
-
-    @property
-    def align_weight(self) -> float:
-        """Lambda, the multiplier of the alignment loss (>= 0)."""
-        return self.bank.align_weight
-
-    @align_weight.setter
-    def align_weight(self, value: float) -> None:
-        self.bank.align_weight = value
 
     def forward(self,
                 inputs: Union[dict, Tensor],

@@ -8,8 +8,8 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmdet3d.registry import MODELS
-from .ctal import CTALModule, residual_blocks
 from ..hosts.dense.hrnet_mtl import CrossScaleFusion
+from .ctal import CTALModule, residual_blocks
 
 
 @MODELS.register_module()

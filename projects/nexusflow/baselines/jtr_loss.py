@@ -8,8 +8,8 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmdet3d.registry import MODELS
-from .targets import check_mask_tasks, target_validity
 from ..hosts.dense.segnet_mtan import SegNetEncoder, conv_block
+from .targets import check_mask_tasks, target_validity
 
 
 class JTRDecoder(nn.Module):
@@ -83,7 +83,7 @@ class JTRLoss(BaseModule):
         super().__init__(init_cfg=init_cfg)
         self.tasks = dict(tasks)
         self.mask_tasks = check_mask_tasks('JTRLoss', mask_tasks,
-                                            self.tasks)
+                                           self.tasks)
         self.stack_channels = sum(self.tasks.values())
         self.encoder = SegNetEncoder(self.stack_channels, channels, convs)
         self.decoder = JTRDecoder(channels, self.stack_channels, convs)

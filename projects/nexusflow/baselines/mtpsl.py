@@ -8,9 +8,9 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmdet3d.registry import MODELS
-from .targets import check_mask_tasks, target_validity
 from ..hosts.dense.segnet_mtan import conv_block
 from ..utils.graph import graph_zero
+from .targets import check_mask_tasks, target_validity
 
 
 class PairMappingNet(nn.Module):
@@ -136,7 +136,7 @@ class MTPSLLoss(BaseModule):
         self.reg_weight = float(reg_weight)
         self.tau = float(tau)
         self.mask_tasks = check_mask_tasks('MTPSLLoss', mask_tasks,
-                                            self.tasks)
+                                           self.tasks)
 
     def _prediction_input(self, task: str, pred: Tensor) -> Tensor:
         if task == 'semantic':

@@ -86,7 +86,7 @@ def check_nuscenes_root(root: str, version: str,
             f'under {root} (versions found: {found or "none"})')
     for table in TABLES:
         rows = load_json(osp.join(table_root, f'{table}.json'),
-                         f'nuScenes table')
+                         'nuScenes table')
         if table == 'log':
             locations = sorted({row['location'] for row in rows})
         elif table == 'map':

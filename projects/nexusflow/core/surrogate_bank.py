@@ -152,3 +152,25 @@ class SurrogateBank(BaseModule):
             detached ``dist_<task>`` for logging.
         """
         return self.align(self.encode(feats), weights)
+
+
+class BankOwner:
+    """Mixin of the modules that carry their surrogates as ``self.bank``
+    (``NexusFlowNeck``, ``NexusFlowWrapper``): the bank's tasks and lambda
+    as their own attributes."""
+
+    bank: SurrogateBank
+
+    @property
+    def tasks(self) -> list:
+        """Task names."""
+        return self.bank.tasks
+
+    @property
+    def align_weight(self) -> float:
+        """Lambda, the multiplier of the alignment loss (>= 0)."""
+        return self.bank.align_weight
+
+    @align_weight.setter
+    def align_weight(self, value: float) -> None:
+        self.bank.align_weight = value

@@ -248,7 +248,8 @@ class NuScenesDomainSplitDataset:
         from terminaltables import AsciiTable
         rows = [['location', 'samples'] + list(self.tasks)]
         for loc in sorted(set(locations)):
-            members = [m for l, m in zip(locations, masks) if l == loc]
+            members = [m for where, m in zip(locations, masks)
+                       if where == loc]
             rows.append([loc, len(members)] + [
                 sum(m[t] for m in members) for t in self.tasks])
         rows.append(['all', len(masks)] +

@@ -11,7 +11,8 @@ from typing import Callable, Dict, Tuple
 
 import numpy as np
 
-from ..datasets.dense.label_weights import make_label_weights, save_label_weights
+from ..datasets.dense.label_weights import (make_label_weights,
+                                            save_label_weights)
 
 # NYUv2 13-class ids (see NYUV2_CLASSES).
 NYU_CEILING, NYU_FLOOR, NYU_PICTURE, NYU_WALL, NYU_WINDOW = 2, 4, 7, 11, 12

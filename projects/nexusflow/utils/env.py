@@ -1,8 +1,9 @@
-"""One-line diagnosis of a broken OpenMMLab stack, before any deep traceback."""
+"""One-line diagnosis of a broken OpenMMLab stack, before any deep
+traceback."""
 from importlib import import_module
 
-SETUP_HINT = ('run `make test` (or `bash tools/setup_env.sh`) to create .venv/, '
-              'then use .venv/bin/python')
+SETUP_HINT = ('run `make test` (or `bash tools/setup_env.sh`) to create '
+              '.venv/, then use .venv/bin/python')
 
 
 class StackError(RuntimeError):

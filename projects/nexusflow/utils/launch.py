@@ -12,7 +12,8 @@ from mmengine.config import Config, ConfigDict, DictAction
 
 # What creates each kind of data root, for the error message of a missing one.
 DATA_HINTS = {
-    'NuScenesDataset': 'python tools/create_synthetic_nuscenes.py --out {root} '
+    'NuScenesDataset': 'python tools/create_synthetic_nuscenes.py '
+    '--out {root} '
     '(synthetic) or python tools/create_data.py nuscenes --root {root} ...',
     'NuScenesTrackMapDataset': 'python tools/create_synthetic_nuscenes.py '
     '--out {root} && python tools/create_data.py nuscenes --root {root} '

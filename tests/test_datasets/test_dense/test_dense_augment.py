@@ -6,12 +6,9 @@ import pytest
 from mmengine.runner import set_random_seed
 
 from mmdet3d.registry import TRANSFORMS
-from nexusflow.datasets.dense import (PHOTOMETRIC_OPS,
-                                      DenseRandAugment,
-                                      DenseRandomScaleCrop,
-                                      LoadDenseMTLSample,
-                                      NYUv2MTLDataset,
-                                      PackDenseMTLInputs)
+from nexusflow.datasets.dense import (PHOTOMETRIC_OPS, DenseRandAugment,
+                                      DenseRandomScaleCrop, LoadDenseMTLSample,
+                                      NYUv2MTLDataset, PackDenseMTLInputs)
 
 NUM_CLASSES = 5
 

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from nexusflow.datasets.dense import (CityscapesMTLDataset,
-                                      NYUv2MTLDataset,
+from nexusflow.datasets.dense import (CityscapesMTLDataset, NYUv2MTLDataset,
                                       save_label_weights)
 
 

@@ -5,10 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from nexusflow.datasets.dense import (load_label_weights,
-                                      make_label_weights,
-                                      partial_fraction,
-                                      save_label_weights)
+from nexusflow.datasets.dense import (load_label_weights, make_label_weights,
+                                      partial_fraction, save_label_weights)
 
 SPLITS = osp.join(osp.dirname(__file__), '..', '..', '..', 'data_splits')
 

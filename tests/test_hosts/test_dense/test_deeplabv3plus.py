@@ -8,9 +8,8 @@ import torch
 from mmengine.config import Config
 
 from mmdet3d.registry import MODELS
-from helpers.dense import (check_config_wiring, run_tiny_config,
-                           train_onelabel)
 from nexusflow.hosts.dense import DeepLabV3PlusMTL
+from helpers.dense import check_config_wiring, run_tiny_config, train_onelabel
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs',
                    'dense')
@@ -71,6 +70,7 @@ def test_bad_arguments_raise_clear_errors():
         DeepLabV3PlusMTL([], encoder=TINY)
 
 
+@pytest.mark.slow
 def test_training_on_onelabel_improves_every_task(tiny_nyuv2):
     cfg = Config.fromfile(
         osp.join(CONFIGS, 'nyuv2_deeplabv3plus_mtl_onelabel_tiny.py'))
@@ -81,6 +81,7 @@ def test_training_on_onelabel_improves_every_task(tiny_nyuv2):
         assert after[task] < 0.95 * before[task], (task, before, after)
 
 
+@pytest.mark.slow
 def test_tiny_config_trains_and_evaluates_with_runner(tiny_nyuv2, tmp_path):
     path = osp.join(CONFIGS, 'nyuv2_deeplabv3plus_mtl_onelabel_tiny.py')
     cfg = Config.fromfile(path)
@@ -102,7 +103,7 @@ def test_deeplabv3plus_configs_match_the_backbone_width():
     assert not [p for p in paths if '_ctal-ms_' in p]
     for path in paths:
         cfg = Config.fromfile(path)
-        backbone, model = cfg.model.backbone, cfg.model
+        backbone = cfg.model.backbone
         assert backbone.type == 'DeepLabV3PlusMTL', path
         tiny = path.endswith('_tiny.py')
         if tiny:

@@ -3,8 +3,8 @@ import pytest
 import torch
 from mmengine.structures import BaseDataElement
 
-from helpers.dense import make_sample
 from nexusflow.hosts.dense import DenseMTLModel
+from helpers.dense import make_sample
 
 TASKS = dict(semantic=dict(num_classes=5), depth=dict(), normal=dict())
 
@@ -22,7 +22,8 @@ ONLY_DEPTH = dict(semantic=False, depth=True, normal=False)
 def test_unlabeled_task_loss_is_exact_zero_and_keeps_graph():
     model = _model()
     inputs = torch.randn(2, 3, 8, 12)
-    samples = [make_sample(ONLY_SEMANTIC, seed=1), make_sample(ONLY_SEMANTIC, seed=2)]
+    samples = [make_sample(ONLY_SEMANTIC, seed=1),
+               make_sample(ONLY_SEMANTIC, seed=2)]
     losses = model.loss(inputs, samples)
     assert losses['loss_depth'].item() == 0.0
     assert losses['loss_normal'].item() == 0.0
@@ -39,7 +40,8 @@ def test_loss_reads_only_labeled_samples():
     model = _model()
     model.eval()  # BatchNorm batch statistics would couple the samples
     inputs = torch.randn(2, 3, 8, 12)
-    mixed = [make_sample(ONLY_DEPTH, seed=1), make_sample(ONLY_SEMANTIC, seed=2)]
+    mixed = [make_sample(ONLY_DEPTH, seed=1),
+             make_sample(ONLY_SEMANTIC, seed=2)]
     loss = model.loss(inputs, mixed)
     single = model.loss(inputs[:1], mixed[:1])
     assert torch.allclose(loss['loss_depth'], single['loss_depth'])

@@ -17,6 +17,7 @@ METHODS = ('stl', 'mtl', 'nexusflow', 'jtr')
 
 
 @pytest.mark.parametrize('method', METHODS)
+@pytest.mark.slow
 def test_training_on_onelabel_improves_every_task(method, tiny_nyuv2):
     cfg = Config.fromfile(
         osp.join(CONFIGS, f'nyuv2_segnet_{method}_onelabel_tiny.py'))
@@ -27,6 +28,7 @@ def test_training_on_onelabel_improves_every_task(method, tiny_nyuv2):
         assert after[task] < 0.95 * before[task], (task, before, after)
 
 
+@pytest.mark.slow
 def test_tiny_config_trains_and_evaluates_with_runner(tiny_nyuv2, tmp_path):
     cfg = Config.fromfile(
         osp.join(CONFIGS, 'nyuv2_segnet_nexusflow_onelabel_tiny.py'))

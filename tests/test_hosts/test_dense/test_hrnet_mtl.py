@@ -8,9 +8,8 @@ import torch
 from mmengine.config import Config
 
 from mmdet3d.registry import MODELS
-from helpers.dense import (check_config_wiring, run_tiny_config,
-                           train_onelabel)
 from nexusflow.hosts.dense import HRNET_W18, HRNetMTL
+from helpers.dense import check_config_wiring, run_tiny_config, train_onelabel
 
 CONFIGS = osp.join(osp.dirname(__file__), '..', '..', '..', 'configs',
                    'dense')
@@ -129,6 +128,7 @@ def test_bad_inputs_raise_clear_errors():
                           encoder=dict(type='mmdet.HRNet', extra=TINY4))))
 
 
+@pytest.mark.slow
 def test_training_on_onelabel_improves_every_task(tiny_nyuv2):
     cfg = Config.fromfile(
         osp.join(CONFIGS, 'nyuv2_hrnet18_mtl_onelabel_tiny.py'))
@@ -140,6 +140,7 @@ def test_training_on_onelabel_improves_every_task(tiny_nyuv2):
 
 
 @pytest.mark.parametrize('method', ['mtl', 'ctal-ms'])
+@pytest.mark.slow
 def test_tiny_configs_train_and_evaluate_with_runner(method, tiny_nyuv2,
                                                      tmp_path):
     path = osp.join(CONFIGS, f'nyuv2_hrnet18_{method}_onelabel_tiny.py')
@@ -159,7 +160,7 @@ def test_hrnet18_configs_match_the_backbone_width():
     assert len(nyuv2) == 3 * len(methods) + 2
     for path in paths:
         cfg = Config.fromfile(path)
-        backbone, model = cfg.model.backbone, cfg.model
+        backbone = cfg.model.backbone
         assert backbone.type == 'HRNetMTL', path
         tiny = path.endswith('_tiny.py')
         assert (backbone.encoder.init_cfg is None) == tiny, path

@@ -3,10 +3,13 @@ clips, map IoU and AMOTA (nuscenes-devkit) on those scenes beat the
 untrained model's."""
 import copy
 
+import pytest
 import torch
 
 from mmdet3d.registry import METRICS
 from helpers.uniad import build_dataset, build_model, collate
+
+pytestmark = pytest.mark.slow  # subprocesses / training runs
 
 # Two-frame clips: enough for the carried track queries to learn, and
 # cheaper than three (AMOTA about 0.45 after 160 steps, 0.23 after 120 with
@@ -50,10 +53,12 @@ def test_short_training_beats_the_untrained_model(tiny_cfg,
     before = evaluate(model, val, infos)
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
+    order = torch.randperm(len(train),
+                           generator=torch.Generator().manual_seed(0))
     for step in range(STEPS):
         model.train()
-        losses = model(**collate(model, [train[int(order[step % len(train)])]]),
+        sample = train[int(order[step % len(train)])]
+        losses = model(**collate(model, [sample]),
                        mode='loss')
         optimizer.zero_grad()
         sum(losses.values()).backward()

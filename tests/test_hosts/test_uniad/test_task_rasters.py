@@ -85,8 +85,8 @@ def with_regularizer(cfg, kind: str):
 
 @pytest.mark.parametrize('kind', ['MTPSLLoss', 'JTRLoss'])
 def test_regularizer_sees_only_each_citys_labels(kind, tiny_cfg,
-                                                  synthetic_nuscenes_infos,
-                                                  monkeypatch):
+                                                 synthetic_nuscenes_infos,
+                                                 monkeypatch):
     cfg = with_regularizer(tiny_cfg, kind)
     model = build_model(cfg).train()
     dataset = build_dataset(cfg, synthetic_nuscenes_infos,

@@ -2,9 +2,11 @@
 Runner on the synthetic set (AlignWeightHook, both metrics)."""
 import copy
 
+import pytest
 from mmengine.runner import Runner
 
 
+@pytest.mark.slow
 def test_tiny_config_trains_and_validates(tiny_cfg, synthetic_nuscenes_infos,
                                           tmp_path):
     cfg = copy.deepcopy(tiny_cfg)

@@ -1,8 +1,8 @@
 """Objects cover every tracking class and move at constant velocity."""
 import numpy as np
 
-from helpers.nuscenes import chain
 from nexusflow.structures import TRACKING_CLASSES
+from helpers.nuscenes import chain
 
 
 def test_objects_move_consistently(nusc):

@@ -5,8 +5,8 @@ import os.path as osp
 
 import pytest
 
-from helpers.nuscenes import VERSION
 from nexusflow.testing import create_synthetic_nuscenes
+from helpers.nuscenes import VERSION
 
 
 def tiny(path, seed):

@@ -1,6 +1,6 @@
 """The map expansion holds every layer the devkit queries around the ego."""
-from helpers.nuscenes import chain
 from nexusflow.testing.synthetic_nuscenes.map_expansion import LOCATIONS
+from helpers.nuscenes import chain
 
 
 def test_map_expansion_around_the_ego(nusc, synthetic_nuscenes):

@@ -2,9 +2,9 @@
 import json
 import os.path as osp
 
-from helpers.nuscenes import VERSION
 from nexusflow.testing.synthetic_nuscenes import plan_scenes
 from nexusflow.testing.synthetic_nuscenes.map_expansion import LOCATIONS
+from helpers.nuscenes import VERSION
 
 
 def test_train_and_val_hold_both_cities(nusc, synthetic_nuscenes):

@@ -1,9 +1,9 @@
 """Every record of the synthetic tables links to existing records."""
 import os.path as osp
 
-from helpers.nuscenes import chain
 from nexusflow.structures import CAMERAS
 from nexusflow.testing.synthetic_nuscenes.tables import Tables
+from helpers.nuscenes import chain
 
 # Token fields of the tables and the table each one points into.
 LINKS = {

@@ -9,8 +9,8 @@ from mmengine.structures import BaseDataElement
 from torch import Tensor, nn
 
 from mmdet3d.registry import MODELS
-from ...datasets.dense.transforms import stack_targets
 from ...attach.task_mask import get_task_masks
+from ...datasets.dense.transforms import stack_targets
 from .dense_losses import TASK_LOSSES, labeled_tensor
 
 TASK_OUTPUTS = dict(depth=1, normal=3)

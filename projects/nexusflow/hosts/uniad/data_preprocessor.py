@@ -4,6 +4,7 @@ from typing import List, Sequence
 from mmdet3d.models.data_preprocessors import Det3DDataPreprocessor
 from mmdet3d.registry import MODELS
 
+
 @MODELS.register_module()
 class TrackMapDataPreprocessor(Det3DDataPreprocessor):
     """``Det3DDataPreprocessor`` that also takes training clips.
@@ -57,6 +58,7 @@ class TrackMapDataPreprocessor(Det3DDataPreprocessor):
                                              *stacked.shape[1:])
         out['data_samples'] = _split(out['data_samples'], batch, num_frames)
         return out
+
 
 def _split(items: Sequence, batch: int, num_frames: int) -> List[list]:
     """Sample-major ``[B][T]`` lists from a flat ``B*T`` sequence."""

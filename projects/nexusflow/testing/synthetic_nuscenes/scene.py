@@ -11,8 +11,7 @@ from ...structures.poses import matrix_to_quaternion, yaw_quaternion
 from .agents import Agent, agent_boxes, make_agents
 from .cameras import CAMERA_MOUNTS, camera_intrinsic, render
 from .geometry import camera_to_ego, points_in_boxes, pose_matrix
-from .lidar import (LIDAR2EGO_TRANSLATION, LIDAR2EGO_YAW, scan,
-                    write_points)
+from .lidar import LIDAR2EGO_TRANSLATION, LIDAR2EGO_YAW, scan, write_points
 from .map_expansion import LANE_WIDTH, StraightRoad, make_token
 from .plan import KEYFRAME_PERIOD, MAX_EGO_SPEED
 from .tables import Tables
