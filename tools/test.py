@@ -14,8 +14,8 @@ from _bootstrap import import_nexusflow
 
 import_nexusflow()
 from nexusflow.utils.checkpoint import trusted_checkpoints  # noqa: E402
-from nexusflow.utils.launch import (add_launch_args,  # noqa: E402
-                                    build_runner, prepare_config,
+from nexusflow.utils.launch import add_launch_args  # noqa: E402
+from nexusflow.utils.launch import (build_runner, prepare_config,
                                     setup_distributed)
 
 

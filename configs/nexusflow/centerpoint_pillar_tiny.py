@@ -1,5 +1,6 @@
 # mmdet3d's stock CenterPoint pillar config, unchanged, pointed at the
-# synthetic nuScenes set and shrunk to a few CPU iterations. Create the data with:
+# synthetic nuScenes set and shrunk to a few CPU iterations. Create the data
+# with:
 #   python tools/create_synthetic_nuscenes.py --out data/synthetic_nuscenes
 #   python tools/create_data.py nuscenes --root data/synthetic_nuscenes \
 #       --version v1.0-mini --out data/synthetic_nuscenes

@@ -32,8 +32,8 @@ from mmengine.optim import OptimWrapper  # noqa: E402
 from mmengine.structures import BaseDataElement  # noqa: E402
 
 from mmdet3d.registry import MODELS  # noqa: E402
-from nexusflow.core import (CentroidAlignmentLoss,  # noqa: E402
-                            PairwiseAlignmentLoss)
+from nexusflow.core import CentroidAlignmentLoss  # noqa: E402
+from nexusflow.core import PairwiseAlignmentLoss
 
 DEVICE = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
