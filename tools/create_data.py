@@ -20,8 +20,8 @@ import time
 from _bootstrap import import_nexusflow
 
 import_nexusflow()
-from nexusflow.converters import check_nuscenes_root  # noqa: E402
-from nexusflow.converters import create_stock_infos, create_trackmap_infos
+from nexusflow.converters import (check_nuscenes_root, create_stock_infos,
+                                  create_trackmap_infos)
 
 
 def parse_args() -> argparse.Namespace:

@@ -14,7 +14,7 @@ from _bootstrap import import_nexusflow
 from _dense_cli import run_synthetic_dense
 
 import_nexusflow()
-from nexusflow.testing import create_synthetic_cityscapes  # noqa: E402
+from nexusflow.testing import create_synthetic_cityscapes
 
 if __name__ == '__main__':
     run_synthetic_dense('Cityscapes', create_synthetic_cityscapes,

@@ -14,7 +14,7 @@ import time
 from _bootstrap import import_nexusflow
 
 import_nexusflow()
-from nexusflow.testing import create_synthetic_nuscenes  # noqa: E402
+from nexusflow.testing import create_synthetic_nuscenes
 
 
 def parse_args() -> argparse.Namespace:

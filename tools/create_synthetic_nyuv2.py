@@ -13,7 +13,7 @@ from _bootstrap import import_nexusflow
 from _dense_cli import run_synthetic_dense
 
 import_nexusflow()
-from nexusflow.testing import create_synthetic_nyuv2  # noqa: E402
+from nexusflow.testing import create_synthetic_nyuv2
 
 if __name__ == '__main__':
     run_synthetic_dense('NYUv2', create_synthetic_nyuv2, (288, 384), __doc__)

@@ -12,7 +12,7 @@ import argparse
 from _bootstrap import import_nexusflow
 
 import_nexusflow()
-from nexusflow.attach.deploy import deploy  # noqa: E402
+from nexusflow.attach.deploy import deploy
 
 
 def parse_args() -> argparse.Namespace:

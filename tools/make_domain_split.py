@@ -10,8 +10,7 @@ import argparse
 from _bootstrap import import_nexusflow
 
 import_nexusflow()
-from nexusflow.converters import location_scene_splits  # noqa: E402
-from nexusflow.converters import update_splits_json
+from nexusflow.converters import location_scene_splits, update_splits_json
 
 
 def main() -> None:

@@ -9,10 +9,9 @@ import argparse
 from _bootstrap import import_nexusflow
 
 import_nexusflow()
-from nexusflow.utils.checkpoint import trusted_checkpoints  # noqa: E402
-from nexusflow.utils.launch import add_launch_args  # noqa: E402
-from nexusflow.utils.launch import (build_runner, prepare_config,
-                                    setup_distributed)
+from nexusflow.utils.checkpoint import trusted_checkpoints
+from nexusflow.utils.launch import (add_launch_args, build_runner,
+                                    prepare_config, setup_distributed)
 
 
 def parse_args() -> argparse.Namespace:

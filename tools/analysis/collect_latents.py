@@ -26,14 +26,14 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _bootstrap import import_nexusflow  # noqa: E402
+from _bootstrap import import_nexusflow
 
 import_nexusflow()
-from mmengine.config import DictAction  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.config import DictAction
+from mmengine.registry import init_default_scope
 
-from nexusflow.analysis import collect_run, save_latents  # noqa: E402
-from nexusflow.utils.launch import check_data_roots, load_config  # noqa: E402
+from nexusflow.analysis import collect_run, save_latents
+from nexusflow.utils.launch import check_data_roots, load_config
 
 
 def parse_args() -> argparse.Namespace:

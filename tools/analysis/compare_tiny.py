@@ -25,11 +25,11 @@ from typing import Optional, Sequence
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _bootstrap import import_nexusflow  # noqa: E402
+from _bootstrap import import_nexusflow
 
 import_nexusflow()
-from nexusflow.analysis import CompareSettings, compare_tiny  # noqa: E402
-from nexusflow.analysis.compare import DENSE_RUNS, UNIAD_RUNS  # noqa: E402
+from nexusflow.analysis import CompareSettings, compare_tiny
+from nexusflow.analysis.compare import DENSE_RUNS, UNIAD_RUNS
 
 DEFAULTS = CompareSettings()
 

@@ -20,13 +20,12 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _bootstrap import import_nexusflow  # noqa: E402
+from _bootstrap import import_nexusflow
 
 import_nexusflow()
-from _report_cli import (add_readme_args, parse_report_args,  # noqa: E402
-                         report)
+from _report_cli import add_readme_args, parse_report_args, report
 
-from nexusflow.analysis import mmd_tables  # noqa: E402
+from nexusflow.analysis import mmd_tables
 
 
 def parse_args() -> argparse.Namespace:

@@ -15,10 +15,10 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _bootstrap import import_nexusflow  # noqa: E402
+from _bootstrap import import_nexusflow
 
 import_nexusflow()
-from nexusflow.analysis import plot_scree, scree_report  # noqa: E402
+from nexusflow.analysis import plot_scree, scree_report
 
 
 def parse_args() -> argparse.Namespace:

@@ -27,15 +27,14 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _bootstrap import import_nexusflow  # noqa: E402
+from _bootstrap import import_nexusflow
 
 import_nexusflow()
-from _report_cli import (add_readme_args, parse_report_args,  # noqa: E402
-                         report)
+from _report_cli import add_readme_args, parse_report_args, report
 
-from nexusflow.analysis import (PRESETS, format_table,  # noqa: E402
-                                select_columns, summarize, write_csv)
-from nexusflow.analysis.tables import DELTA_M_METRICS  # noqa: E402
+from nexusflow.analysis import (PRESETS, format_table, select_columns,
+                                summarize, write_csv)
+from nexusflow.analysis.tables import DELTA_M_METRICS
 
 
 def parse_args() -> argparse.Namespace:

@@ -32,11 +32,11 @@ from typing import Optional, Sequence
 import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _bootstrap import import_nexusflow  # noqa: E402
-from _measure import ratio  # noqa: E402
+from _bootstrap import import_nexusflow
+from _measure import ratio
 
 import_nexusflow()
-from nexusflow.baselines import CTALModule  # noqa: E402
+from nexusflow.baselines import CTALModule
 
 TASKS = dict(semantic=13, depth=1, normal=3)
 

@@ -20,11 +20,11 @@ from typing import Optional, Sequence
 import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _bootstrap import import_nexusflow  # noqa: E402
-from _measure import ratio  # noqa: E402
+from _bootstrap import import_nexusflow
+from _measure import ratio
 
 import_nexusflow()
-from nexusflow.evaluation import BEVMapIoUMetric  # noqa: E402
+from nexusflow.evaluation import BEVMapIoUMetric
 
 LOCATIONS = ('boston-seaport', 'singapore-onenorth', 'singapore-queenstown',
              'singapore-hollandvillage')

@@ -31,16 +31,16 @@ import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _bootstrap import import_nexusflow  # noqa: E402
-from _measure import peak_step_memory, ratio, step_seconds  # noqa: E402
+from _bootstrap import import_nexusflow
+from _measure import peak_step_memory, ratio, step_seconds
 
 import_nexusflow()
-from mmengine.config import Config  # noqa: E402
-from mmengine.dataset import pseudo_collate  # noqa: E402
-from mmengine.optim import OptimWrapper  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.optim import OptimWrapper
+from mmengine.registry import init_default_scope
 
-from mmdet3d.registry import DATASETS, MODELS  # noqa: E402
+from mmdet3d.registry import DATASETS, MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = dict(

@@ -44,16 +44,16 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _bootstrap import import_nexusflow  # noqa: E402
-from _measure import clock, peak_step_memory, ratio  # noqa: E402
+from _bootstrap import import_nexusflow
+from _measure import clock, peak_step_memory, ratio
 
 import_nexusflow()
-from mmengine.config import Config  # noqa: E402
-from mmengine.optim import OptimWrapper  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.structures import BaseDataElement  # noqa: E402
+from mmengine.config import Config
+from mmengine.optim import OptimWrapper
+from mmengine.registry import init_default_scope
+from mmengine.structures import BaseDataElement
 
-from mmdet3d.registry import MODELS  # noqa: E402
+from mmdet3d.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs', 'dense', 'nyuv2_segnet_{}_full.py')

@@ -23,17 +23,16 @@ import torch
 from torch import nn
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from _bootstrap import import_nexusflow  # noqa: E402
-from _measure import clock, peak_step_memory, ratio, step_seconds  # noqa: E402
+from _bootstrap import import_nexusflow
+from _measure import clock, peak_step_memory, ratio, step_seconds
 
 import_nexusflow()
-from mmengine.model import BaseModel  # noqa: E402
-from mmengine.optim import OptimWrapper  # noqa: E402
-from mmengine.structures import BaseDataElement  # noqa: E402
+from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapper
+from mmengine.structures import BaseDataElement
 
-from mmdet3d.registry import MODELS  # noqa: E402
-from nexusflow.core import CentroidAlignmentLoss  # noqa: E402
-from nexusflow.core import PairwiseAlignmentLoss
+from mmdet3d.registry import MODELS
+from nexusflow.core import CentroidAlignmentLoss, PairwiseAlignmentLoss
 
 DEVICE = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
