@@ -9,11 +9,13 @@ Example:
 import argparse
 import json
 import os.path as osp
+import sys
 
 from _bootstrap import import_nexusflow
 
 import_nexusflow()
 from nexusflow.utils.checkpoint import trusted_checkpoints
+from nexusflow.utils.errors import one_line_errors
 from nexusflow.utils.launch import (add_launch_args, build_runner,
                                     prepare_config, setup_distributed)
 
@@ -58,4 +60,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    with one_line_errors('--debug' in sys.argv[1:]):
+        main()

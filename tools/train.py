@@ -5,11 +5,13 @@ Example:
     tools/dist_train.sh configs/nexusflow/uniad_domainsplit.py 8
 """
 import argparse
+import sys
 
 from _bootstrap import import_nexusflow
 
 import_nexusflow()
 from nexusflow.utils.checkpoint import trusted_checkpoints
+from nexusflow.utils.errors import one_line_errors
 from nexusflow.utils.launch import (add_launch_args, build_runner,
                                     prepare_config, setup_distributed)
 
@@ -58,4 +60,5 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    with one_line_errors('--debug' in sys.argv[1:]):
+        main()

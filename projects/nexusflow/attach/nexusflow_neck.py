@@ -33,7 +33,10 @@ class NexusFlowNeck(BankOwner, BaseModule):
                  align_weight: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.bank = SurrogateBank(surrogates, alignment, align_weight)
+        try:
+            self.bank = SurrogateBank(surrogates, alignment, align_weight)
+        except ValueError as err:
+            raise ValueError(f'NexusFlowNeck: {err}') from None
 
     def forward(self, bev: Tensor) -> Tensor:
         """Returns ``bev`` itself (the same object).

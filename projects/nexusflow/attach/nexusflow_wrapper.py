@@ -69,9 +69,12 @@ class NexusFlowWrapper(BankOwner, BaseModel):
         if data_preprocessor is not None:
             detector.setdefault('data_preprocessor', data_preprocessor)
         self.detector = MODELS.build(detector)
-        self.bank = SurrogateBank(
-            surrogates, alignment or dict(type='CentroidAlignmentLoss'),
-            align_weight)
+        try:
+            self.bank = SurrogateBank(
+                surrogates, alignment or dict(type='CentroidAlignmentLoss'),
+                align_weight)
+        except ValueError as err:
+            raise ValueError(f'NexusFlowWrapper: {err}') from None
         self.taps = FeatureTaps(self.detector, taps, 'NexusFlowWrapper')
         self.task_losses = task_losses
 

@@ -52,6 +52,10 @@ def add_launch_args(parser: argparse.ArgumentParser) -> None:
                         choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--debug', action='store_true',
+        help='show the traceback of an error in the config, data or '
+        'settings instead of one error line (also NEXUSFLOW_DEBUG=1)')
 
 
 def prepare_config(args: argparse.Namespace) -> Config:
