@@ -1,6 +1,5 @@
 # MTPSL (CVPR 2022) on HRNet-18, Cityscapes onelabel: pair-conditioned
 # mapping networks over the 64-wide task features; Adam 1e-4, batch 2.
-_base_ = './cityscapes_hrnet18_mtl_onelabel.py'
-model = dict(regularizer=dict(type='MTPSLLoss', feat_channels=64,
-                              loss_weight=2.0, reg_weight=0.5))
+_base_ = ['./cityscapes_hrnet18_mtl_onelabel.py', '../_base_/methods/dense.py']
+model = _base_.mtpsl_model_64ch
 train_dataloader = dict(batch_size=2)

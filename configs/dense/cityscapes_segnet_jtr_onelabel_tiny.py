@@ -1,18 +1,8 @@
-# CPU smoke twin of cityscapes_segnet_jtr_onelabel.py on the synthetic set
-# of ../_base_/datasets/cityscapes_synthetic_tiny.py (onelabel) with
-# JTR's augmentations; 12 Adam iterations, then one validation.
-_base_ = [
-    './cityscapes_segnet_jtr_full.py',
-    '../_base_/datasets/cityscapes_synthetic_tiny.py',
-    '../_base_/schedules/tiny_cpu.py'
-]
-model = dict(backbone=dict(channels=(8, 16, 16)),
-             regularizer=dict(channels=(8, 16, 16)))
-train_dataloader = _base_.tiny_train_dataloader
-val_dataloader = _base_.tiny_val_dataloader
-test_dataloader = val_dataloader
-optim_wrapper = _base_.tiny_optim_wrapper
-param_scheduler = _base_.tiny_param_scheduler
-train_cfg = _base_.tiny_train_cfg
-default_hooks = _base_.tiny_default_hooks
-log_processor = _base_.tiny_log_processor
+# CPU smoke twin of cityscapes_segnet_jtr_onelabel.py: the MTL twin
+# cityscapes_segnet_mtl_onelabel_tiny.py with JTR's regularizer at the twin's
+# widths and JTR's augmentations.
+_base_ = ['./cityscapes_segnet_mtl_onelabel_tiny.py',
+          '../_base_/methods/dense.py']
+model = dict(regularizer=dict(_base_.jtr_model.regularizer,
+                              channels=(8, 16, 16)))
+train_dataloader = dict(dataset=dict(pipeline=_base_.jtr_train_pipeline))

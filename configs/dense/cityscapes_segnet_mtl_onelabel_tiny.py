@@ -1,6 +1,8 @@
 # CPU smoke twin of cityscapes_segnet_mtl_onelabel.py on the synthetic set
-# of ../_base_/datasets/cityscapes_synthetic_tiny.py (onelabel); 12 Adam
-# iterations, then one validation.
+# of ../_base_/datasets/cityscapes_synthetic_tiny.py (onelabel), SegNet-MTAN
+# 8/16/16 wide; 12 Adam iterations (../_base_/schedules/tiny_cpu.py), then
+# one validation. The other cityscapes_segnet_*_tiny twins inherit this one
+# and add their method.
 _base_ = [
     './cityscapes_segnet_mtl_full.py',
     '../_base_/datasets/cityscapes_synthetic_tiny.py',

@@ -1,17 +1,5 @@
-# CPU smoke twin of cityscapes_segnet_stl_onelabel.py on the synthetic set
-# of ../_base_/datasets/cityscapes_synthetic_tiny.py (onelabel); 12 Adam
-# iterations, then one validation.
-_base_ = [
-    './cityscapes_segnet_stl_full.py',
-    '../_base_/datasets/cityscapes_synthetic_tiny.py',
-    '../_base_/schedules/tiny_cpu.py'
-]
-model = dict(backbone=dict(channels=(8, 16, 16)))
-train_dataloader = _base_.tiny_train_dataloader
-val_dataloader = _base_.tiny_val_dataloader
-test_dataloader = val_dataloader
-optim_wrapper = _base_.tiny_optim_wrapper
-param_scheduler = _base_.tiny_param_scheduler
-train_cfg = _base_.tiny_train_cfg
-default_hooks = _base_.tiny_default_hooks
-log_processor = _base_.tiny_log_processor
+# CPU smoke twin of cityscapes_segnet_stl_onelabel.py: the MTL twin
+# cityscapes_segnet_mtl_onelabel_tiny.py with one network per task.
+_base_ = ['./cityscapes_segnet_mtl_onelabel_tiny.py',
+          '../_base_/methods/dense.py']
+model = _base_.stl_model

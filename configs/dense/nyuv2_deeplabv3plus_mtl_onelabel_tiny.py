@@ -1,7 +1,7 @@
 # CPU smoke twin of nyuv2_deeplabv3plus_mtl_onelabel.py on the synthetic set
 # of ../_base_/datasets/nyuv2_synthetic_tiny.py (onelabel); an 8-wide
 # ResNet-18 encoder, 8-wide ASPP/decoder; no pretrained weights; 12 Adam
-# iterations, then one validation.
+# iterations (../_base_/schedules/tiny_cpu.py), then one validation.
 _base_ = [
     './nyuv2_deeplabv3plus_mtl_full.py',
     '../_base_/datasets/nyuv2_synthetic_tiny.py',

@@ -1,7 +1,8 @@
 # CPU smoke twin of nyuv2_hrnet18_mtl_onelabel.py on the synthetic set of
 # ../_base_/datasets/nyuv2_synthetic_tiny.py (onelabel) with the tiny HRNet
-# of ../_base_/models/dense_hrnet18_tiny.py; 12 Adam iterations, then one
-# validation.
+# of ../_base_/models/dense_hrnet18_tiny.py; 12 Adam iterations
+# (../_base_/schedules/tiny_cpu.py), then one validation. The other
+# nyuv2_hrnet18_*_tiny twins inherit this one and add their method.
 _base_ = [
     './nyuv2_hrnet18_mtl_full.py',
     '../_base_/datasets/nyuv2_synthetic_tiny.py',

@@ -1,18 +1,10 @@
-# CPU smoke twin of nyuv2_segnet_ctal-ss_onelabel.py on the synthetic set of
-# ../_base_/datasets/nyuv2_synthetic_tiny.py (onelabel); affinities
-# at 8x12 (1/4 of 32x48); 12 Adam iterations, then one validation.
-_base_ = [
-    './nyuv2_segnet_ctal-ss_full.py',
-    '../_base_/datasets/nyuv2_synthetic_tiny.py',
-    '../_base_/schedules/tiny_cpu.py'
-]
-model = dict(backbone=dict(channels=(8, 16, 16)),
-             refiner=dict(size=(8, 12), chunk_size=32))
-train_dataloader = _base_.tiny_train_dataloader
-val_dataloader = _base_.tiny_val_dataloader
-test_dataloader = val_dataloader
-optim_wrapper = _base_.tiny_optim_wrapper
-param_scheduler = _base_.tiny_param_scheduler
-train_cfg = _base_.tiny_train_cfg
-default_hooks = _base_.tiny_default_hooks
-log_processor = _base_.tiny_log_processor
+# CPU smoke twin of nyuv2_segnet_ctal-ss_onelabel.py: the MTL twin
+# nyuv2_segnet_mtl_onelabel_tiny.py with CTAL-SS, affinities at 8x12 (1/4 of
+# 32x48); of CTAL's schedule only the weight decay (the twin's batch, lr and
+# constant schedule stay).
+_base_ = ['./nyuv2_segnet_mtl_onelabel_tiny.py',
+          '../_base_/baselines/ctal.py']
+model = dict(refiner=dict(_base_.ctal_nyuv2.refiner_ss, size=(8, 12),
+                          chunk_size=32))
+optim_wrapper = dict(optimizer=dict(
+    weight_decay=_base_.ctal_nyuv2.optim_wrapper.optimizer.weight_decay))

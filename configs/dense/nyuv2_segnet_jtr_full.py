@@ -1,7 +1,7 @@
 # JTR (CVPR 2024): joint-task auto-encoder regularizer, c_dist 4, c_recon 2,
 # 512x9x12 latent; batch 4 as in the paper.
-_base_ = './nyuv2_segnet_mtl_full.py'
-model = dict(regularizer=dict(type='JTRLoss', c_dist=4.0, c_recon=2.0))
+_base_ = ['./nyuv2_segnet_mtl_full.py', '../_base_/methods/dense.py']
+model = _base_.jtr_model
 # JTR's training data: random scale-crop + photometric RandAugment
 # (Sec. 4.1), `jtr_train_pipeline` of the dataset base. The paper reruns MTL
 # and MTPSL with it (Tab. 10): set train_dataloader.dataset.pipeline of any

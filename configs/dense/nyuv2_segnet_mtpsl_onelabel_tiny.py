@@ -1,18 +1,7 @@
-# CPU smoke twin of nyuv2_segnet_mtpsl_onelabel.py on the synthetic set of
-# ../_base_/datasets/nyuv2_synthetic_tiny.py (onelabel); 12 Adam
-# iterations, then one validation.
-_base_ = [
-    './nyuv2_segnet_mtpsl_full.py',
-    '../_base_/datasets/nyuv2_synthetic_tiny.py',
-    '../_base_/schedules/tiny_cpu.py'
-]
-model = dict(backbone=dict(channels=(8, 16, 16)),
-             regularizer=dict(channels=(8, 16), feat_channels=8))
-train_dataloader = _base_.tiny_train_dataloader
-val_dataloader = _base_.tiny_val_dataloader
-test_dataloader = val_dataloader
-optim_wrapper = _base_.tiny_optim_wrapper
-param_scheduler = _base_.tiny_param_scheduler
-train_cfg = _base_.tiny_train_cfg
-default_hooks = _base_.tiny_default_hooks
-log_processor = _base_.tiny_log_processor
+# CPU smoke twin of nyuv2_segnet_mtpsl_onelabel.py: the MTL twin
+# nyuv2_segnet_mtl_onelabel_tiny.py with MTPSL's mapping networks at the twin's
+# widths.
+_base_ = ['./nyuv2_segnet_mtl_onelabel_tiny.py',
+          '../_base_/methods/dense.py']
+model = dict(regularizer=dict(_base_.mtpsl_model_64ch.regularizer,
+                              channels=(8, 16), feat_channels=8))

@@ -2,10 +2,12 @@
 # model config is inherited unchanged; only the dataset wrapper (domain-split
 # supervision) and `custom_hooks` are added.
 # The tasks (CenterHead's class groups) are in
-# ../_base_/nexusflow/centerpoint_class_groups.py.
+# ../_base_/nexusflow/centerpoint_class_groups.py, the domain-split dataset
+# and the taps, alignment and task losses (shared with the wrapper) in
+# ../_base_/nexusflow/centerpoint_attach.py.
 _base_ = ['mmdet3d::centerpoint/centerpoint_pillar02_second_secfpn_head-'
           'circlenms_8xb4-cyclic-20e_nus-3d.py',
-          '../_base_/nexusflow/centerpoint_class_groups.py']
+          '../_base_/nexusflow/centerpoint_attach.py']
 custom_imports = dict(imports=['nexusflow'], allow_failed_imports=False)
 
 _surrogate = dict(
@@ -21,13 +23,7 @@ nexusflow_schedule = dict(align_weight=0.1, begin_epoch=10,
 # The split wrapper sits inside CBGSDataset, so that class-balanced sampling
 # sees the stripped labels.
 train_dataloader = dict(dataset=dict(dataset=dict(
-    _delete_=True, type='NuScenesDomainSplitDataset',
-    dataset=_base_.train_dataloader.dataset.dataset, rules=_base_.domain_rules,
-    tasks=_base_.nexusflow_tasks)))
-
-custom_hooks = [
-    dict(type='NexusFlowHook', taps=_base_.nexusflow_taps,
-         surrogates=nexusflow_surrogates,
-         alignment=dict(type='CentroidAlignmentLoss'),
-         task_losses=_base_.nexusflow_task_losses, **nexusflow_schedule)
-]
+    _base_.nexusflow_domain_split, _delete_=True,
+    dataset=_base_.train_dataloader.dataset.dataset)))
+custom_hooks = [dict(type='NexusFlowHook', surrogates=nexusflow_surrogates,
+                     **_base_.nexusflow_attach, **nexusflow_schedule)]

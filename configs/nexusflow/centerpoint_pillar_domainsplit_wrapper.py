@@ -3,12 +3,6 @@
 # lambda.
 _base_ = ['./centerpoint_pillar_domainsplit_hook.py']
 
-model = dict(
-    _delete_=True,
-    type='NexusFlowWrapper',
-    detector=_base_.model,
-    taps=_base_.nexusflow_taps,
-    surrogates=_base_.nexusflow_surrogates,
-    alignment=dict(type='CentroidAlignmentLoss'),
-    task_losses=_base_.nexusflow_task_losses)
+model = dict(_delete_=True, type='NexusFlowWrapper', detector=_base_.model,
+             surrogates=_base_.nexusflow_surrogates, **_base_.nexusflow_attach)
 custom_hooks = [dict(type='AlignWeightHook', **_base_.nexusflow_schedule)]

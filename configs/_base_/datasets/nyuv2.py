@@ -1,48 +1,21 @@
 # NYUv2 in the MTAN .npy layout (795 train / 654 val, 288x384): semantic
 # segmentation (13 classes), depth, surface normals.
+_base_ = ['./dense_mtl.py']
 dataset_type = 'NYUv2MTLDataset'
 data_root = 'data/nyuv2/'
 tasks = ['semantic', 'depth', 'normal']
-pipeline = [dict(type='LoadDenseMTLSample'), dict(type='PackDenseMTLInputs')]
-# JTR's training augmentations (random scale-crop, photometric RandAugment);
-# the JTR configs use them, any other method can set the same pipeline.
-jtr_train_pipeline = [
-    dict(type='LoadDenseMTLSample'),
-    dict(type='DenseRandomScaleCrop', scales=(1.0, 1.2, 1.5)),
-    dict(type='DenseRandAugment', num_ops=2, magnitude=9),
-    dict(type='PackDenseMTLInputs')
-]
-
 train_dataloader = dict(
     batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='pseudo_collate'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        split='train',
         tasks=tasks,
         # 'full', or a partial-label setting with its labels_weights file
         # (data_splits/nyuv2/{onelabel,randomlabels}.pth or the official
         # MTPSL/JTR files).
-        label_setting='full',
-        labels_weights=None,
-        pipeline=pipeline))
-val_dataloader = dict(
-    batch_size=1,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='pseudo_collate'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='val',
-        tasks=tasks,
-        pipeline=pipeline))
+        label_setting='full'))
+val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root,
+                                   tasks=tasks))
 test_dataloader = val_dataloader
 
 # Single-task (STL) SegNet results per label setting, JTR (CVPR 2024)

@@ -2,8 +2,9 @@
 #   python tools/create_synthetic_nyuv2.py --out data/synthetic_nyuv2_tiny \
 #       --train 8 --val 4 --size 32 48
 # mmengine refuses a key defined in two `_base_` files, and nyuv2.py already
-# defines the dataloaders, so the settings live under their own names; a
-# twin lists this file next to its full config and merges them with
+# defines the dataloaders, so the settings live under their own names; an
+# MTL twin (*_mtl_onelabel_tiny, which the other twins inherit) lists this
+# file next to its full config and merges them with
 #   train_dataloader = _base_.tiny_train_dataloader
 #   val_dataloader = _base_.tiny_val_dataloader
 #   test_dataloader = val_dataloader

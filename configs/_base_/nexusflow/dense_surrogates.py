@@ -18,6 +18,7 @@ dense_surrogate_256ch = dict(
     aggregator=dict(type='MLPAggregator', in_channels=256, out_dim=128,
                     pool='avgmax'),
     flow=dict(type='RealNVPFlow', num_layers=6))
-# What the CPU smoke twins (*_tiny) merge into each task's surrogate.
+# The sizes of the CPU smoke twins (*_tiny): dense_surrogates_tiny.py merges
+# them into dense_surrogate_64ch.
 dense_surrogate_tiny = dict(aggregator=dict(in_channels=8, out_dim=16),
                             flow=dict(num_layers=2, hidden_dim=16))

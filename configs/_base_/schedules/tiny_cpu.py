@@ -3,7 +3,8 @@
 # high enough to move the losses in so few steps; one validation and one
 # checkpoint at the end, every iteration logged. Under their own names
 # because the twin's full config already sets these keys (mmengine refuses a
-# key set by two `_base_` files); a twin assigns each, e.g.
+# key set by two `_base_` files); the MTL twins (*_mtl_onelabel_tiny, which
+# the other twins inherit) assign each, e.g.
 #   optim_wrapper = _base_.tiny_optim_wrapper
 tiny_optim_wrapper = dict(optimizer=dict(lr=3e-3))
 tiny_param_scheduler = []
