@@ -6,6 +6,7 @@ import socket
 import pytest
 import torch
 import torch.multiprocessing as mp
+from mmengine.hooks import Hook
 from mmengine.optim import OptimWrapper
 from mmengine.optim.scheduler import CosineAnnealingMomentum, LinearLR
 
@@ -228,3 +229,37 @@ def test_unknown_tap_path_names_it_and_close_names(tmp_path):
     with pytest.raises(ValueError, match=r"no submodule 'head_bb.0'; close "
                        r"module names: \[.*'head_b.0'"):
         runner.train()
+
+
+def test_surrogate_lr_follows_the_stock_cyclic_schedule(tmp_path):
+    # mmdet3d's cyclic-20e shape at iteration scale: cosine up to lr * 10
+    # (absolute eta_min), then down to lr * 1e-4; momentum the other way.
+    lr = 0.1
+    scheduler = [
+        dict(type='CosineAnnealingLR', T_max=4, eta_min=lr * 10, begin=0,
+             end=4, by_epoch=False),
+        dict(type='CosineAnnealingLR', T_max=4, eta_min=lr * 1e-4, begin=4,
+             end=8, by_epoch=False),
+        dict(type='CosineAnnealingMomentum', T_max=4, eta_min=0.85 / 0.95,
+             begin=0, end=4, by_epoch=False),
+    ]
+    used = []  # the values each optimizer step runs with
+
+    class StepValues(Hook):
+        priority = 'LOWEST'
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            used.append([(g['lr'], g['momentum'])
+                         for g in runner.optim_wrapper.param_groups])
+
+    runner = make_runner(str(tmp_path), [
+        hook_cfg(param_group=dict(lr=0.02)), StepValues()
+    ], max_iters=8, lr=lr, param_scheduler=scheduler)
+    runner.train()
+    host = [step[0] for step in used]
+    bank = [step[1] for step in used]
+    assert max(lr_ for lr_, _ in host) > 5 * lr  # the host rises to lr * 10
+    assert min(m for _, m in host) < 0.9  # and its momentum drops
+    for (host_lr, host_m), (bank_lr, bank_m) in zip(host, bank):
+        assert bank_lr == pytest.approx(0.02 * host_lr / lr)
+        assert bank_m == pytest.approx(host_m)

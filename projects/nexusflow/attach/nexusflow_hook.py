@@ -14,7 +14,7 @@ from ..core.surrogate_bank import SurrogateBank
 from .align_weight_hook import AlignWeightHook, unwrap
 from .feature_taps import FeatureTaps
 from .grouped_loss import GroupFeatures, align_groups, grouped_task_losses
-from .param_groups import add_param_group
+from .param_groups import add_param_group, follow_host, scheduled_params
 
 CHECKPOINT_KEY = 'nexusflow'
 
@@ -66,7 +66,10 @@ class NexusFlowHook(AlignWeightHook):
         begin_epoch (int, optional): first epoch with alignment.
         param_group (dict, optional): optimizer settings of the surrogates'
             group, e.g. ``dict(lr=1e-3, weight_decay=0.0)``; unset ones are
-            the optimizer's defaults.
+            the optimizer's defaults. Every scheduled setting (lr,
+            momentum, ...) then follows the host's schedule as a ratio: the
+            group's own value times the host group's current / initial
+            value, whatever the schedulers (absolute bounds included).
     """
 
     def __init__(self,
@@ -103,6 +106,8 @@ class NexusFlowHook(AlignWeightHook):
         self.taps: Optional[FeatureTaps] = None
         self._align_step: Optional[nn.Module] = None
         self._patched: Optional[nn.Module] = None
+        self._group: Optional[dict] = None
+        self._scheduled: list = []
 
     def before_run(self, runner) -> None:
         """Builds the surrogates; patches the loss for training."""
@@ -135,8 +140,11 @@ class NexusFlowHook(AlignWeightHook):
                 device_ids=None if device.type == 'cpu' else [device],
                 broadcast_buffers=False)
         self._align_step = step
-        add_param_group(runner.optim_wrapper, self.bank.parameters(),
-                        runner.param_schedulers, self.param_group)
+        self._group = add_param_group(runner.optim_wrapper,
+                                      self.bank.parameters(),
+                                      runner.param_schedulers,
+                                      self.param_group)
+        self._scheduled = scheduled_params(runner.param_schedulers)
         count = sum(p.numel() for p in self.bank.parameters())
         print_log(f'NexusFlowHook: {len(self.bank.tasks)} surrogates '
                   f'{self.bank.tasks} ({count} parameters) tap '
@@ -156,6 +164,14 @@ class NexusFlowHook(AlignWeightHook):
         # own forward (and any DDP wrapper around it) reaches this one.
         model.loss = loss
         self._patched = model
+
+    def _set_weight(self, runner) -> None:
+        super()._set_weight(runner)
+        if self._group is not None:
+            # The surrogates' group follows the host's schedule as a ratio.
+            follow_host(self._group,
+                        runner.optim_wrapper.optimizer.param_groups[0],
+                        self._scheduled)
 
     def after_run(self, runner) -> None:
         """Restores the model's own ``loss``."""

@@ -73,3 +73,34 @@ def add_param_group(optim_wrapper: OptimWrapper,
             if hasattr(scheduler, '_last_value'):
                 scheduler._last_value.append(group[name])
     return group
+
+
+def scheduled_params(param_schedulers) -> List[str]:
+    """The optimizer settings the runner's schedulers drive (``lr``,
+    ``momentum``, ...), in order of first appearance."""
+    return list(dict.fromkeys(
+        s.param_name for s in _schedulers(param_schedulers)))
+
+
+def follow_host(group: Dict, ref: Dict, names: Iterable[str]) -> None:
+    """Sets a group's scheduled values to its own initial ones times the
+    host group's current / initial ratio (``lr_mult`` style).
+
+    mmengine's schedulers compute each group's value from the group's own
+    base value and the scheduler's bounds; bounds given as absolute values
+    (the stock cyclic schedule's ``eta_min = lr * 10``) would hold a group
+    with another base lr flat while the host's lr rises tenfold. Following
+    the host's ratio gives every scheduler's shape, whatever its kind.
+
+    Args:
+        group (dict): the group to set (the surrogates').
+        ref (dict): the host's group (the optimizer's first).
+        names (Iterable[str]): the scheduled settings.
+    """
+    for name in names:
+        initial = f'initial_{name}'
+        if name not in ref or not ref.get(initial) or initial not in group:
+            continue
+        group[name] = group[initial] * ref[name] / ref[initial]
+        if name == 'momentum' and 'betas' in group:
+            group['betas'] = (group[name], group['betas'][1])
