@@ -9,7 +9,9 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
-    sampler_seed=dict(type='DistSamplerSeedHook'))
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    # N-process validation and checkpoints see the same BN statistics.
+    sync_buffers=dict(type='SyncTrainBuffersHook'))
 
 env_cfg = dict(
     cudnn_benchmark=False,

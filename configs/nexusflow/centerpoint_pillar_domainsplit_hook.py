@@ -27,3 +27,4 @@ train_dataloader = dict(dataset=dict(dataset=dict(
     dataset=_base_.train_dataloader.dataset.dataset)))
 custom_hooks = [dict(type='NexusFlowHook', surrogates=nexusflow_surrogates,
                      **_base_.nexusflow_attach, **nexusflow_schedule)]
+default_hooks = dict(sync_buffers=_base_.nexusflow_sync_buffers)

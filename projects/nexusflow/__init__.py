@@ -10,6 +10,6 @@ from .version import __version__
 check_stack()
 
 from . import (analysis, attach, baselines, core, datasets,  # noqa: E402,F401
-               evaluation, hosts)
+               engine, evaluation, hosts)
 
 __all__ = ['__version__']

@@ -52,3 +52,12 @@ def test_a_bug_is_not_hidden():
 
 def test_describe_keeps_an_error_prefix():
     assert describe(SystemExit('error: x')) == 'error: x'
+
+
+def test_bare_assert_names_where_it_failed():
+    try:
+        raise AssertionError()
+    except AssertionError as err:
+        line = describe(err)
+    assert line.startswith('error: AssertionError at ') and \
+        line.endswith('test_errors.py:' + line.rsplit(':', 1)[1])

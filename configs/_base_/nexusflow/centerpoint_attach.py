@@ -17,3 +17,7 @@ nexusflow_domain_split = dict(type='NuScenesDomainSplitDataset',
 nexusflow_attach = dict(taps=_base_.nexusflow_taps,
                         alignment=dict(type='CentroidAlignmentLoss'),
                         task_losses=_base_.nexusflow_task_losses)
+# Averages BatchNorm statistics over the processes after each iteration, so
+# that validation under N processes equals tools/test.py on the checkpoint:
+#   default_hooks = dict(sync_buffers=_base_.nexusflow_sync_buffers)
+nexusflow_sync_buffers = dict(type='SyncTrainBuffersHook')

@@ -4,6 +4,7 @@ NexusFlow settings, instead of a deep traceback (once, not once per rank).
 import contextlib
 import os
 import sys
+import traceback
 from typing import Iterator
 
 # What a wrong config, data file or argument raises: our own checks
@@ -20,10 +21,16 @@ def debug_requested(flag: bool = False) -> bool:
 
 
 def describe(err: BaseException) -> str:
-    """The error's message on one line (a KeyError's without quotes)."""
+    """The error's message on one line (a KeyError's without quotes); a
+    bare ``assert`` is named by its type and where it failed."""
     message = err.args[0] if isinstance(err, KeyError) and err.args and \
         isinstance(err.args[0], str) else str(err)
-    message = ' '.join(message.split()) or type(err).__name__
+    message = ' '.join(message.split())
+    if not message:
+        frames = traceback.extract_tb(err.__traceback__)
+        where = f' at {frames[-1].filename}:{frames[-1].lineno}' \
+            if frames else ''
+        message = f'{type(err).__name__}{where}'
     return message if message.startswith('error:') else f'error: {message}'
 
 
