@@ -198,7 +198,7 @@ def test_two_gloo_processes_keep_surrogates_in_sync(tmp_path):
     (dict(align_weight=-0.1), '>= 0'),
     (dict(taps=dict(a='head_a.0', c='head_b.0')),
      r"taps=\['a', 'c'\], surrogates=\['a', 'b'\]"),
-    (dict(task_losses=dict(a=['a.'])), r"task_losses=\['a'\]"),
+    (dict(task_losses=dict(a=['a.'])), r"task_losses \+ task_classes=\['a'\]"),
     (dict(warmup_iters=-1), 'warmup_iters must be an int >= 0'),
     (dict(begin_iter=1, begin_epoch=1), 'not both'),
 ])

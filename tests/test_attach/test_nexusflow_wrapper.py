@@ -194,7 +194,7 @@ def test_bad_configs():
         build_wrapper(taps=dict(det='det_head.0', seg='seg_haed'))
     with pytest.raises(ValueError, match=r"taps=\['det', 'seg'\], "
                        r"surrogates=\['det', 'seg'\], "
-                       r"task_losses=\['det', 'map'\]"):
+                       r"task_losses \+ task_classes=\['det', 'map'\]"):
         build_wrapper(task_losses=dict(det=['loss_det'], map=['seg_']))
     with pytest.raises(ValueError, match=r"taps=\['det'\]"):
         build_wrapper(taps=dict(det='det_head.0'))

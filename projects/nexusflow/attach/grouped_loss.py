@@ -7,12 +7,14 @@ mask, the detector's loss runs once per group with the taps active, the
 losses of the group's unlabeled tasks are multiplied by 0.0, and the groups
 are combined weighted by their size.
 """
+import contextlib
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
 
 from ..core.surrogate_bank import Feature, SurrogateBank
+from .class_masks import ClassLossMask
 from .feature_taps import FeatureTaps
 from .task_mask import (get_task_masks, group_by_task_mask, match_loss_keys,
                         zero_unlabeled_losses)
@@ -99,32 +101,64 @@ def _add_scaled(total: dict, losses: dict, weight: float) -> None:
             total[key] = total[key] + scaled
 
 
+def check_task_names(owner: str, taps: dict, surrogates: dict,
+                     task_losses: Optional[dict] = None,
+                     task_classes: Optional[dict] = None) -> None:
+    """Raises unless taps, surrogates and the task definitions name the
+    same tasks; a task is masked by loss keys or by classes, not both.
+
+    Args:
+        owner (str): who asks, for the message.
+        taps, surrogates (dict): ``{task: ...}``.
+        task_losses (dict, optional): ``{task: loss key patterns}``.
+        task_classes (dict, optional): ``{task: class names}``.
+    """
+    both = sorted(set(task_losses or {}) & set(task_classes or {}))
+    if both:
+        raise ValueError(f'{owner}: tasks {both} are in both task_losses '
+                         f'and task_classes; give each task one of them')
+    names = dict(taps=set(taps), surrogates=set(surrogates))
+    if task_losses is not None or task_classes is not None:
+        names['task_losses + task_classes'] = set(task_losses or {}) | set(
+            task_classes or {})
+    if len({frozenset(v) for v in names.values()}) != 1:
+        listed = ', '.join(f'{k}={sorted(v)}' for k, v in names.items())
+        raise ValueError(f'{owner}: task names must match between taps, '
+                         f'surrogates and task_losses / task_classes; got '
+                         f'{listed}')
+
+
 def mask_losses(losses: dict, mask: Dict[str, bool],
                 task_losses: Optional[Dict[str, Sequence[str]]],
-                owner: str) -> dict:
+                owner: str, class_tasks: Sequence[str] = ()) -> dict:
     """Zeroes the losses of the unlabeled tasks of one group.
 
     Args:
         losses (dict): the detector's loss dict for the group.
         mask (dict[str, bool]): the group's ``{task: labeled}``.
         task_losses (dict, optional): ``{task: [loss key pattern, ...]}``;
-            may be None only when every task is labeled.
+            may be None only when every task outside ``class_tasks`` is
+            labeled.
         owner (str): who asks, for error messages.
+        class_tasks (Sequence[str]): tasks masked per class inside a shared
+            head (:class:`ClassLossMask`), not by loss keys.
 
     Returns:
         dict: the losses with unlabeled tasks' keys multiplied by 0.0.
     """
+    by_key = {t: labeled for t, labeled in mask.items()
+              if t not in class_tasks}
     if task_losses is None:
-        if not all(mask.values()):
-            unlabeled = [t for t, labeled in mask.items() if not labeled]
+        if not all(by_key.values()):
+            unlabeled = [t for t, labeled in by_key.items() if not labeled]
             raise ValueError(f'{owner}: samples are unlabeled for '
-                             f'{unlabeled} but no task_losses tell which '
-                             f'detector losses to zero')
+                             f'{unlabeled} but neither task_losses nor '
+                             f'task_classes tell which losses to mask')
         return losses
-    if all(mask.values()):
+    if all(by_key.values()):
         match_loss_keys(list(losses), task_losses)  # validates
         return losses
-    return zero_unlabeled_losses(losses, mask, task_losses)
+    return zero_unlabeled_losses(losses, by_key, task_losses)
 
 
 def grouped_task_losses(loss_fn: Callable[..., dict],
@@ -134,6 +168,7 @@ def grouped_task_losses(loss_fn: Callable[..., dict],
                         tasks: Sequence[str],
                         task_losses: Optional[Dict[str, Sequence[str]]],
                         owner: str = 'NexusFlowWrapper',
+                        class_mask: Optional[ClassLossMask] = None,
                         **kwargs) -> Tuple[Dict[str, Tensor], GroupFeatures]:
     """Runs the detector's loss once per task-mask group.
 
@@ -148,6 +183,8 @@ def grouped_task_losses(loss_fn: Callable[..., dict],
         tasks (Sequence[str]): the task names.
         task_losses (dict, optional): see :func:`mask_losses`.
         owner (str): who asks, for error messages.
+        class_mask (ClassLossMask, optional): per-class classification
+            weights for the tasks defined as class groups.
         **kwargs: passed on to ``loss_fn``.
 
     Returns:
@@ -166,9 +203,11 @@ def grouped_task_losses(loss_fn: Callable[..., dict],
             group_inputs = take_samples(inputs, indices, batch_size,
                                         'inputs')
             group_samples = [data_samples[i] for i in indices]
-        with taps:
+        masked = class_mask(mask) if class_mask else contextlib.nullcontext()
+        with taps, masked:
             losses = loss_fn(group_inputs, group_samples, **kwargs)
-        losses = mask_losses(losses, mask, task_losses, owner)
+        losses = mask_losses(losses, mask, task_losses, owner,
+                             class_mask.task_classes if class_mask else ())
         group_feats.append(taps.collect(len(indices)))
         _add_scaled(total, losses, len(indices) / batch_size)
     clash = {'loss_align', *(f'dist_{t}' for t in tasks)} & set(total)

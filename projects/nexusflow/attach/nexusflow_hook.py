@@ -12,8 +12,10 @@ from torch.nn.parallel import DistributedDataParallel
 from mmdet3d.registry import HOOKS
 from ..core.surrogate_bank import SurrogateBank
 from .align_weight_hook import AlignWeightHook, unwrap
+from .class_masks import ClassLossMask
 from .feature_taps import FeatureTaps
-from .grouped_loss import GroupFeatures, align_groups, grouped_task_losses
+from .grouped_loss import (GroupFeatures, align_groups, check_task_names,
+                           grouped_task_losses)
 from .param_groups import add_param_group, follow_host, scheduled_params
 
 CHECKPOINT_KEY = 'nexusflow'
@@ -58,7 +60,13 @@ class NexusFlowHook(AlignWeightHook):
         alignment (dict, optional): alignment loss config. Defaults to
             ``dict(type='CentroidAlignmentLoss')``.
         task_losses (dict, optional): ``{task: [loss key prefix or regex,
-            ...]}``; required when samples have unlabeled tasks.
+            ...]}``: the tasks that have their own head's loss keys
+            (CenterPoint's class-group heads).
+        task_classes (dict, optional): ``{task: [class name, ...]}``: the
+            tasks that are class groups inside one head (Anchor3DHead,
+            FCOS3D, ...; see :class:`ClassLossMask`). Every task is in
+            ``task_losses`` or ``task_classes`` when samples have unlabeled
+            tasks.
         align_weight (float): lambda after warm-up. Defaults to 1.0.
         warmup_iters (int): iterations of the linear warm-up of lambda,
             counted from the start of alignment. Defaults to 0.
@@ -81,7 +89,9 @@ class NexusFlowHook(AlignWeightHook):
                  warmup_iters: int = 0,
                  begin_iter: Optional[int] = None,
                  begin_epoch: Optional[int] = None,
-                 param_group: Optional[dict] = None) -> None:
+                 param_group: Optional[dict] = None,
+                 task_classes: Optional[Dict[str, Sequence[str]]] = None
+                 ) -> None:
         super().__init__(align_weight, warmup_iters, begin_iter, begin_epoch)
         if not taps or not surrogates:
             raise ValueError(
@@ -89,18 +99,14 @@ class NexusFlowHook(AlignWeightHook):
                 'taps and surrogates; to schedule lambda of a model with a '
                 'NexusFlowNeck or NexusFlowWrapper use '
                 'dict(type=\'AlignWeightHook\', ...)')
-        names = dict(taps=taps, surrogates=surrogates)
-        if task_losses is not None:
-            names['task_losses'] = task_losses
-        if len({frozenset(v) for v in names.values()}) != 1:
-            listed = ', '.join(f'{k}={sorted(v)}' for k, v in names.items())
-            raise ValueError(f'NexusFlowHook: task names must match between '
-                             f'taps, surrogates and task_losses; got '
-                             f'{listed}')
+        check_task_names('NexusFlowHook', taps, surrogates, task_losses,
+                         task_classes)
         self.taps_cfg = taps
         self.surrogates_cfg = surrogates
         self.alignment_cfg = alignment or dict(type='CentroidAlignmentLoss')
         self.task_losses = task_losses
+        self.task_classes = task_classes
+        self.class_mask: Optional[ClassLossMask] = None
         self.param_group = param_group
         self.bank: Optional[SurrogateBank] = None
         self.taps: Optional[FeatureTaps] = None
@@ -120,6 +126,10 @@ class NexusFlowHook(AlignWeightHook):
         self.taps = FeatureTaps(model, self.taps_cfg, 'NexusFlowHook')
         if not isinstance(runner.optim_wrapper, BaseOptimWrapper):
             return  # validation/test run: nothing to train
+        if self.task_classes:
+            classes = runner.train_dataloader.dataset.metainfo['classes']
+            self.class_mask = ClassLossMask(model, self.task_classes,
+                                            classes, 'NexusFlowHook')
         self._build_bank(runner, model)
         self._patch_loss(model)
 
@@ -156,7 +166,7 @@ class NexusFlowHook(AlignWeightHook):
         def loss(inputs, data_samples, **kwargs) -> Dict[str, Tensor]:
             losses, group_feats = grouped_task_losses(
                 original, inputs, data_samples, self.taps, self.bank.tasks,
-                self.task_losses, 'NexusFlowHook', **kwargs)
+                self.task_losses, 'NexusFlowHook', self.class_mask, **kwargs)
             losses.update(self._align_step(group_feats))
             return losses
 

@@ -7,8 +7,9 @@ from torch import Tensor
 
 from mmdet3d.registry import MODELS
 from ..core.surrogate_bank import BankOwner, SurrogateBank
+from .class_masks import ClassLossMask
 from .feature_taps import FeatureTaps
-from .grouped_loss import align_groups, grouped_task_losses
+from .grouped_loss import align_groups, check_task_names, grouped_task_losses
 
 
 @MODELS.register_module()
@@ -37,8 +38,14 @@ class NexusFlowWrapper(BankOwner, BaseModel):
             ``dict(type='CentroidAlignmentLoss')``.
         task_losses (dict[str, list[str]], optional): ``{task: [loss key
             prefix or regex, ...]}``: the detector's loss keys of each task.
-            Required for samples with unlabeled tasks.
+            For tasks with their own head.
         align_weight (float): lambda. Defaults to 1.0.
+        task_classes (dict[str, list[str]], optional): ``{task: [class
+            name, ...]}`` for tasks that are class groups inside one head
+            (see :class:`ClassLossMask`). Every task is in ``task_losses``
+            or ``task_classes`` when samples have unlabeled tasks.
+        classes (list[str], optional): the dataset's class names in label
+            order; required with ``task_classes``.
         data_preprocessor (dict, optional): used only if the detector config
             has none (the runner may pass a top-level one).
         init_cfg (dict, optional): mmengine initialisation config.
@@ -51,20 +58,20 @@ class NexusFlowWrapper(BankOwner, BaseModel):
                  alignment: Optional[dict] = None,
                  task_losses: Optional[Dict[str, Sequence[str]]] = None,
                  align_weight: float = 1.0,
+                 task_classes: Optional[Dict[str, Sequence[str]]] = None,
+                 classes: Optional[Sequence[str]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         # The detector's preprocessor is served by the property below, so
         # the state dict holds only detector.* and bank.* keys.
         del self._modules['data_preprocessor']
-        names = dict(taps=set(taps), surrogates=set(surrogates))
-        if task_losses is not None:
-            names['task_losses'] = set(task_losses)
-        if len({frozenset(v) for v in names.values()}) != 1:
-            listed = ', '.join(f'{k}={sorted(v)}' for k, v in names.items())
-            raise ValueError(f'NexusFlowWrapper: task names must match '
-                             f'between taps, surrogates and task_losses; '
-                             f'got {listed}')
+        check_task_names('NexusFlowWrapper', taps, surrogates, task_losses,
+                         task_classes)
+        if task_classes and not classes:
+            raise ValueError('NexusFlowWrapper: task_classes needs classes '
+                             '(the dataset\'s class names in label order, '
+                             'e.g. classes=_base_.class_names)')
         detector = dict(detector)
         if data_preprocessor is not None:
             detector.setdefault('data_preprocessor', data_preprocessor)
@@ -77,6 +84,9 @@ class NexusFlowWrapper(BankOwner, BaseModel):
             raise ValueError(f'NexusFlowWrapper: {err}') from None
         self.taps = FeatureTaps(self.detector, taps, 'NexusFlowWrapper')
         self.task_losses = task_losses
+        self.class_mask = ClassLossMask(
+            self.detector, task_classes, classes,
+            'NexusFlowWrapper') if task_classes else None
 
     @property
     def data_preprocessor(self):
@@ -135,6 +145,6 @@ class NexusFlowWrapper(BankOwner, BaseModel):
         """
         losses, group_feats = grouped_task_losses(
             self.detector.loss, inputs, data_samples, self.taps, self.tasks,
-            self.task_losses, 'NexusFlowWrapper')
+            self.task_losses, 'NexusFlowWrapper', self.class_mask)
         losses.update(align_groups(self.bank, group_feats))
         return losses
