@@ -56,6 +56,7 @@ model = dict(
         num_classes=7,
         embed_dims=embed_dims,
         num_query=900,
+        with_ego_query=True,  # UniAD's 901st (SDC) query
         num_layers=6,
         num_heads=8,
         num_points=4,

@@ -1,6 +1,8 @@
 """Dataset conversion behind ``tools/create_data.py``: mmdet3d's stock
 nuScenes infos, the track + map infos with rasterized map GT, and the
 per-city validation splits."""
+from .bevformer_keys import (bevformer_encoder_key,
+                             convert_bevformer_encoder_keys)
 from .map_raster import MapRasterizer
 from .nuscenes_infos import (check_nuscenes_root, create_stock_infos,
                              load_converter, load_json)
@@ -9,6 +11,7 @@ from .trackmap_infos import (create_trackmap_infos, devkit_box_to_lidar,
                              lidar_box_to_devkit)
 
 __all__ = [
+    'bevformer_encoder_key', 'convert_bevformer_encoder_keys',
     'MapRasterizer', 'check_nuscenes_root', 'create_stock_infos',
     'create_trackmap_infos', 'devkit_box_to_lidar', 'lidar_box_to_devkit',
     'load_converter', 'load_json', 'location_scene_splits',

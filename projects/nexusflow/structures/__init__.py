@@ -2,13 +2,16 @@
 synthetic set: class and sensor names, the ``log.location`` lookup, and
 quaternion / rigid-transform helpers. Leaf modules: they import nothing from
 the rest of the package, so every part of it can import them."""
+from .can_bus import (CAN_BUS_DIMS, can_bus_delta, can_bus_from_messages,
+                      can_bus_vector)
 from .nuscenes_meta import CAMERAS, MAP_CLASSES, TABLES, TRACKING_CLASSES
 from .nuscenes_tables import LocationIndex
 from .poses import (matrix_to_quaternion, quaternion_multiply, rigid_inverse,
                     transform_matrix, yaw_quaternion, yaw_quaternions)
 
 __all__ = [
-    'CAMERAS', 'LocationIndex', 'MAP_CLASSES', 'TABLES', 'TRACKING_CLASSES',
+    'CAN_BUS_DIMS', 'can_bus_delta', 'can_bus_from_messages',
+    'can_bus_vector', 'CAMERAS', 'LocationIndex', 'MAP_CLASSES', 'TABLES', 'TRACKING_CLASSES',
     'matrix_to_quaternion', 'quaternion_multiply', 'rigid_inverse',
     'transform_matrix', 'yaw_quaternion', 'yaw_quaternions'
 ]

@@ -51,6 +51,29 @@ def decode_boxes(codes: Tensor) -> Tensor:
                      dim=1)
 
 
+def uniad_codes_to_lidar(codes: Tensor) -> Tensor:
+    """UniAD's box codes to the :func:`encode_boxes` layout.
+
+    UniAD's regression layout is ``(x, y, log w, log l, z_center, log h,
+    sin yaw', cos yaw', vx, vy)`` with mmdet3d 0.17's LiDAR yaw ``yaw'``;
+    mmdet3d 1.x's yaw is ``-yaw' - pi/2``, so ``sin yaw = -cos yaw'`` and
+    ``cos yaw = -sin yaw'``. The map is a signed permutation, hence exact
+    and differentiable.
+
+    Args:
+        codes (Tensor): ``(..., 10)`` UniAD codes.
+
+    Returns:
+        Tensor: ``(..., 10)`` codes as :func:`encode_boxes` makes them.
+    """
+    if codes.shape[-1] != CODE_SIZE:
+        raise ValueError(f'uniad_codes_to_lidar: expected (..., '
+                         f'{CODE_SIZE}) codes, got {tuple(codes.shape)}')
+    return torch.cat([codes[..., 0:2], codes[..., 4:5], codes[..., 3:4],
+                      codes[..., 2:3], codes[..., 5:6], -codes[..., 7:8],
+                      -codes[..., 6:7], codes[..., 8:10]], dim=-1)
+
+
 @TASK_UTILS.register_module()
 class Box3DL1Cost:
     """L1 matching cost between encoded 3D boxes (centre, size, heading;

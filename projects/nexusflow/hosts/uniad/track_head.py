@@ -1,19 +1,20 @@
 """UniAD-style track head: detection queries plus track queries carried
 across the frames of a scene."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from mmdet.models.layers import inverse_sigmoid
-from mmengine.model import BaseModule, bias_init_with_prob
+from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from mmdet3d.registry import MODELS, TASK_UTILS
 from mmdet3d.structures import LiDARInstance3DBoxes
 from ...utils.graph import graph_zero
-from .box_coder import CODE_SIZE, decode_boxes, encode_boxes
-from .track_decoder import TrackDecoderLayer
+from .box_coder import (CODE_SIZE, decode_boxes, encode_boxes,
+                        uniad_codes_to_lidar)
 from .tracker import RuntimeTracker
+from .uniad_track_decoder import UniADTrackDecoder
 
 Outputs = Dict[str, object]
 
@@ -23,11 +24,19 @@ class UniADTrackHead(BaseModule):
     """DETR-style 3D tracking head on a BEV feature (one sequence at a time).
 
     A frame's queries are the tracks carried from the previous frame
-    followed by ``num_query`` fresh detection queries. Queries are ``2C``
-    vectors (position, content) with a normalised 3D reference point;
-    ``num_layers`` decoder layers read the BEV around it, and per-layer
-    branches predict class logits and a box code (see
-    :func:`~.box_coder.encode_boxes`) whose centre refines the reference.
+    followed by ``num_query`` fresh detection queries (and, with
+    ``with_ego_query``, UniAD's ego query last). Queries are ``2C`` vectors
+    (position, content) with a normalised 3D reference point. They are
+    decoded by :class:`UniADTrackDecoder`, UniAD's track decoder with box
+    refinement (its weight layout and computation; converted official
+    weights reproduce UniAD's decoder outputs): ``num_layers`` layers read
+    the BEV around the reference, and per-layer branches predict class
+    logits and a box code whose centre refines the reference. The head
+    turns UniAD's box code (mmdet3d 0.17 convention) into the code of
+    :func:`~.box_coder.encode_boxes` with :func:`uniad_codes_to_lidar`.
+    The ego query takes part in the decoder's self-attention; its outputs
+    are returned under ``outputs['ego']`` and are neither trained here
+    (UniAD supervises it with the ego box) nor tracked.
 
     Training (MOTR / UniAD label assignment): a carried track keeps the GT
     instance it was matched to and is trained on it while that instance is
@@ -52,6 +61,13 @@ class UniADTrackHead(BaseModule):
         ffn_dims (int): FFN hidden width. Defaults to 512.
         dropout (float): dropout rate. Defaults to 0.1.
         num_reg_fcs (int): hidden layers of the branches. Defaults to 2.
+        with_ego_query (bool): add UniAD's ego (SDC) query. Defaults to
+            False.
+        past_steps (int): past steps of the trajectory branches (UniAD's
+            ``past_traj_reg_branches``; stage 1 does not train them).
+            Defaults to 4.
+        fut_steps (int): future steps of the trajectory branches. Defaults
+            to 4.
         pc_range (Sequence[float]): BEV extent ``[x_min, y_min, z_min,
             x_max, y_max, z_max]``; reference points are normalised to it.
         query_update (dict): config of the between-frame query update.
@@ -79,6 +95,9 @@ class UniADTrackHead(BaseModule):
                  ffn_dims: int = 512,
                  dropout: float = 0.1,
                  num_reg_fcs: int = 2,
+                 with_ego_query: bool = False,
+                 past_steps: int = 4,
+                 fut_steps: int = 4,
                  pc_range: Sequence[float] = (-51.2, -51.2, -5.0, 51.2, 51.2,
                                               3.0),
                  query_update: Optional[dict] = None,
@@ -117,17 +136,13 @@ class UniADTrackHead(BaseModule):
         RuntimeTracker(**self.tracker_cfg)  # validates the thresholds
         self.register_buffer('code_weights', torch.tensor(code_weights),
                              persistent=False)
-        self.query_embedding = nn.Embedding(num_query, 2 * embed_dims)
-        self.reference_points = nn.Linear(embed_dims, 3)
-        self.layers = nn.ModuleList(
-            TrackDecoderLayer(embed_dims, num_heads, num_points, ffn_dims,
-                              dropout) for _ in range(num_layers))
-        self.cls_branches = nn.ModuleList(
-            self._branch(num_reg_fcs, num_classes, norm=True)
-            for _ in range(num_layers))
-        self.reg_branches = nn.ModuleList(
-            self._branch(num_reg_fcs, CODE_SIZE, norm=False)
-            for _ in range(num_layers))
+        self.with_ego_query = with_ego_query
+        self.decoder = UniADTrackDecoder(
+            num_layers=num_layers, num_query=num_query + int(with_ego_query),
+            num_classes=num_classes, embed_dims=embed_dims,
+            num_heads=num_heads, num_points=num_points, ffn_dims=ffn_dims,
+            dropout=dropout, num_reg_fcs=num_reg_fcs, past_steps=past_steps,
+            fut_steps=fut_steps, pc_range=pc_range)
         update_cfg = dict(type='TrackQueryUpdate', memory_len=4)
         update_cfg.update(query_update or {})
         update_cfg.update(embed_dims=embed_dims)
@@ -136,25 +151,15 @@ class UniADTrackHead(BaseModule):
         self.loss_bbox = MODELS.build(loss_bbox)
         self.assigner = TASK_UTILS.build(assigner)
 
-    def _branch(self, num_fcs: int, out_dims: int, norm: bool) -> nn.Module:
-        layers: List[nn.Module] = []
-        for _ in range(num_fcs):
-            layers.append(nn.Linear(self.embed_dims, self.embed_dims))
-            if norm:
-                layers.append(nn.LayerNorm(self.embed_dims))
-            layers.append(nn.ReLU(inplace=True))
-        layers.append(nn.Linear(self.embed_dims, out_dims))
-        return nn.Sequential(*layers)
+    @property
+    def layers(self) -> nn.ModuleList:
+        """The decoder layers."""
+        return self.decoder.layers
 
-    def init_weights(self) -> None:
-        """Focal-loss prior on the class biases, xavier reference points,
-        mmcv init of the deformable attention."""
-        super().init_weights()
-        bias = bias_init_with_prob(0.01)
-        for branch in self.cls_branches:
-            nn.init.constant_(branch[-1].bias, bias)
-        nn.init.xavier_uniform_(self.reference_points.weight)
-        nn.init.zeros_(self.reference_points.bias)
+    @property
+    def query_embedding(self) -> nn.Embedding:
+        """The learned queries (detection queries, then the ego query)."""
+        return self.decoder.query_embedding
 
     # ------------------------------------------------------------ queries
     def new_tracker(self) -> RuntimeTracker:
@@ -187,21 +192,21 @@ class UniADTrackHead(BaseModule):
             weight.new_zeros(0, 2 * self.embed_dims, device=device),
             weight.new_zeros(0, 3, device=device))
 
-    def fresh_queries(self) -> InstanceData:
-        """The ``num_query`` learned detection queries."""
-        query = self.query_embedding.weight
-        pos = query[:, :self.embed_dims]
-        return self._queries(query, self.reference_points(pos).sigmoid())
+    def fresh_queries(self) -> Tuple[InstanceData, Tensor]:
+        """The ``num_query`` learned detection queries.
+
+        Returns:
+            tuple[InstanceData, Tensor]: the queries and their ``(num_query,
+            3)`` reference logits (``ref`` is their sigmoid).
+        """
+        embeds, logits = self.decoder.empty_queries()
+        embeds, logits = embeds[:self.num_query], logits[:self.num_query]
+        return self._queries(embeds, logits.sigmoid()), logits
 
     def _normalize(self, centers: Tensor) -> Tensor:
         low = centers.new_tensor(self.pc_range[:3])
         high = centers.new_tensor(self.pc_range[3:])
         return ((centers - low) / (high - low)).clamp(1e-4, 1 - 1e-4)
-
-    def _denormalize(self, ref: Tensor) -> Tensor:
-        low = ref.new_tensor(self.pc_range[:3])
-        high = ref.new_tensor(self.pc_range[3:])
-        return ref * (high - low) + low
 
     def propagate(self, tracks: InstanceData, prev2curr: Tensor,
                   dt: float) -> InstanceData:
@@ -244,35 +249,46 @@ class UniADTrackHead(BaseModule):
             tuple[InstanceData, dict]: the frame's queries (tracks, then
             fresh) and the outputs: ``cls_scores`` and ``box_codes`` (lists
             over layers of ``(Q, num_classes)`` logits and ``(Q, 10)``
-            metric codes), ``hidden`` ``(Q, C)`` (last layer) and ``ref``
-            ``(Q, 3)`` (refined reference, detached).
+            metric codes, :func:`encode_boxes` layout), ``traj_preds``
+            (list over layers of ``(Q, past + fut, 2)``), ``hidden``
+            ``(Q, C)`` (last layer), ``ref`` ``(Q, 3)`` (refined normalised
+            reference, detached) and, with the ego query, ``ego`` (its
+            ``cls_scores``, ``box_codes`` and ``hidden``, same layout with
+            one row).
         """
         if bev.dim() != 4 or bev.shape[0] != 1 or \
                 bev.shape[1] != self.embed_dims:
             raise ValueError(f'UniADTrackHead: bev must be (1, '
                              f'{self.embed_dims}, H, W), got '
                              f'{tuple(bev.shape)}')
-        fresh = self.fresh_queries()
-        instances = InstanceData.cat([tracks, fresh]) if len(tracks) \
-            else fresh
-        pos, content = instances.query.split(self.embed_dims, dim=-1)
-        value = bev.flatten(2).transpose(1, 2)
-        bev_shape = torch.tensor([bev.shape[-2:]], device=bev.device)
-        hidden, ref = content[None], instances.ref
-        cls_scores, box_codes = [], []
-        for layer, cls_branch, reg_branch in zip(self.layers,
-                                                 self.cls_branches,
-                                                 self.reg_branches):
-            hidden = layer(hidden, pos[None], value, ref[None, :, :2],
-                           bev_shape)
-            delta = reg_branch(hidden[0])
-            new_ref = (delta[:, :3] + inverse_sigmoid(ref)).sigmoid()
-            box_codes.append(
-                torch.cat([self._denormalize(new_ref), delta[:, 3:]], dim=1))
-            cls_scores.append(cls_branch(hidden[0]))
-            ref = new_ref.detach()
-        return instances, dict(cls_scores=cls_scores, box_codes=box_codes,
-                               hidden=hidden[0], ref=ref)
+        fresh, fresh_logits = self.fresh_queries()
+        if len(tracks):
+            instances = InstanceData.cat([tracks, fresh])
+            logits = torch.cat([inverse_sigmoid(tracks.ref), fresh_logits])
+        else:
+            instances, logits = fresh, fresh_logits
+        embeds, num = instances.query, len(instances)
+        if self.with_ego_query:
+            all_embeds, all_logits = self.decoder.empty_queries()
+            embeds = torch.cat([embeds, all_embeds[self.num_query:]])
+            logits = torch.cat([logits, all_logits[self.num_query:]])
+        decoded = self.decoder(bev.flatten(2).transpose(1, 2), embeds,
+                               logits, tuple(bev.shape[-2:]))
+        scores = decoded['all_cls_scores'][:, 0]
+        codes = uniad_codes_to_lidar(decoded['all_bbox_preds'][:, 0])
+        hidden = decoded['query_feats'][-1, 0]
+        outputs = dict(
+            cls_scores=list(scores[:, :num].unbind(0)),
+            box_codes=list(codes[:, :num].unbind(0)),
+            traj_preds=list(
+                decoded['all_past_traj_preds'][:, 0, :num].unbind(0)),
+            hidden=hidden[:num], ref=decoded['all_ref_points'][-1, 0, :num])
+        if self.with_ego_query:
+            outputs['ego'] = dict(
+                cls_scores=list(scores[:, num:].unbind(0)),
+                box_codes=list(codes[:, num:].unbind(0)),
+                hidden=hidden[num:])
+        return instances, outputs
 
     def next_tracks(self, instances: InstanceData, outputs: Outputs,
                     keep: Tensor) -> InstanceData:
