@@ -74,3 +74,35 @@ def test_bad_config_and_inputs():
         aggregator=dict(type='MLPAggregator', in_channels=8, out_dim=3))
     with pytest.raises(ValueError, match='same latent size'):
         SurrogateBank(surrogates, dict(type='CentroidAlignmentLoss'))
+
+
+@pytest.mark.parametrize('fault', ['nan_feature', 'exploding_flow'])
+def test_nonfinite_alignment_is_dropped_not_propagated(fault):
+    bank = SurrogateBank(
+        dict(a=dict(aggregator=dict(type='MLPAggregator', in_channels=4,
+                                    out_dim=3),
+                    flow=dict(type='RealNVPFlow', num_layers=2)),
+             b=dict(aggregator=dict(type='MLPAggregator', in_channels=4,
+                                    out_dim=3),
+                    flow=dict(type='RealNVPFlow', num_layers=2))),
+        dict(type='CentroidAlignmentLoss'))
+    host = torch.nn.Linear(4, 4)  # stands in for the host's tapped branch
+    x = torch.randn(2, 4)
+    feats = dict(a=host(x).unsqueeze(-1).unsqueeze(-1),
+                 b=host(x + 1).unsqueeze(-1).unsqueeze(-1))
+    if fault == 'nan_feature':
+        feats['a'] = feats['a'] * torch.tensor(float('nan'))
+    else:
+        with torch.no_grad():
+            for p in bank.surrogates['b'].aggregator.parameters():
+                p.fill_(1e38)
+    losses = bank(feats)
+    assert losses['loss_align'].item() == 0.0
+    assert bank.nonfinite_steps == 1
+    task_loss = host(x).pow(2).mean()  # the host's own task loss
+    (task_loss + losses['loss_align']).backward()
+    for p in list(host.parameters()) + list(bank.parameters()):
+        assert p.grad is not None and torch.isfinite(p.grad).all()
+    # The host's gradient is its task loss's alone.
+    expected = torch.autograd.grad(host(x).pow(2).mean(), host.weight)[0]
+    torch.testing.assert_close(host.weight.grad, expected)

@@ -1,8 +1,11 @@
 """The part of NexusFlow shared by the neck, the wrapper and the drop-in
 hook: one surrogate per task, the alignment loss and its weight."""
+import logging
 import math
 from typing import Dict, Optional, Union
 
+import torch
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
@@ -62,6 +65,7 @@ class SurrogateBank(BaseModule):
                              f'the same latent size, got {dims}')
         self.alignment = MODELS.build(alignment)
         self.align_weight = align_weight
+        self.nonfinite_steps = 0  # steps whose alignment was dropped
 
     @property
     def tasks(self) -> list:
@@ -127,6 +131,17 @@ class SurrogateBank(BaseModule):
         self.check_tasks(latents, 'latent')
         loss = self.alignment(latents, weights) if weights is not None \
             else self.alignment(latents)
+        if not bool(torch.isfinite(loss)):
+            # A NaN feature at a tap or an exploding flow: the step keeps
+            # the host's task losses and drops only the alignment, as an
+            # exact zero that reaches no NaN gradient to the host.
+            self.nonfinite_steps += 1
+            print_log(f'SurrogateBank: the alignment loss is {float(loss)}; '
+                      f'this step\'s alignment is dropped '
+                      f'({self.nonfinite_steps} step(s) so far)',
+                      logger='current', level=logging.WARNING)
+            # Each parameter times 0 before summing: finite however large.
+            loss = sum((p * 0.0).sum() for p in self.parameters())
         # lambda = 0 still multiplies (no early return): the loss is an exact
         # zero but every surrogate parameter stays in the graph, as DDP
         # without find_unused_parameters requires.
