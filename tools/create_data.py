@@ -38,6 +38,10 @@ def parse_args() -> argparse.Namespace:
                      metavar=('H', 'W'), help='map GT canvas in pixels')
     nus.add_argument('--resolution', type=float, default=0.512,
                      help='map GT metres per pixel')
+    nus.add_argument('--canbus', default=None,
+                     help='folder holding the CAN-bus expansion (can_bus/); '
+                     'defaults to --root. Without it the BEVFormer can_bus '
+                     'vectors carry only the ego pose (step 2)')
     nus.add_argument('--skip-stock', action='store_true',
                      help='only write the track + map infos (step 2)')
     nus.add_argument('--skip-trackmap', action='store_true',
@@ -58,7 +62,8 @@ def main() -> None:
             print('step 2/2: track + map infos')
             create_trackmap_infos(args.root, args.version, args.out,
                                   canvas_size=tuple(args.canvas),
-                                  resolution=args.resolution)
+                                  resolution=args.resolution,
+                                  can_bus_root=args.canbus)
     except (ValueError, OSError) as err:
         raise SystemExit(f'error: {err}')
     print(f'done in {time.time() - start:.0f} s; infos in {args.out}')

@@ -139,3 +139,51 @@ def test_map_masks_around_the_ego(trackmap):
         assert divider[:, 85:116].any(0).sum() >= 3
         assert contour[:, 75:126].any(0).sum() >= 2
         assert divider.sum() > 0 and contour.sum() > 0
+
+
+def test_can_bus_vectors_from_the_ego_pose(trackmap):
+    nusc, data = trackmap
+    for info in data['val']['data_list']:
+        sample = nusc.get('sample', info['token'])
+        lidar = nusc.get('sample_data', sample['data']['LIDAR_TOP'])
+        pose = nusc.get('ego_pose', lidar['ego_pose_token'])
+        can_bus = np.array(info['can_bus'])
+        assert can_bus.shape == (18, )
+        assert can_bus[0:3] == pytest.approx(pose['translation'])
+        assert can_bus[3:7].tolist() == list(pose['rotation'])
+        # The synthetic set has no CAN-bus expansion.
+        assert not can_bus[7:16].any()
+        yaw = Quaternion(pose['rotation']).yaw_pitch_roll[0] % (2 * math.pi)
+        assert can_bus[16] == pytest.approx(yaw)
+        assert can_bus[17] == pytest.approx(math.degrees(yaw))
+
+
+def test_can_bus_expansion_values_when_present(trackmap):
+    from nexusflow.converters.trackmap_infos import TrackMapInfoBuilder
+    nusc, _ = trackmap
+
+    class FakeCanBus:
+        def __init__(self):
+            self.calls = []
+
+        def get_messages(self, scene_name, message_name, print_warnings):
+            self.calls.append((scene_name, message_name))
+            if scene_name == 'scene-0916':
+                raise Exception('no CAN bus data')  # as the devkit does
+            return [dict(utime=0, pos=[0.0] * 3, orientation=[1.0, 0, 0, 0],
+                         accel=[1.0, 2.0, 3.0], rotation_rate=[4.0, 5.0, 6.0],
+                         vel=[7.0, 8.0, 9.0])]
+
+    fake = FakeCanBus()
+    builder = TrackMapInfoBuilder(nusc, None, can_bus=fake)
+    scenes = {s['name']: s for s in nusc.scene}
+    for name, expected in (('scene-0103', list(range(1, 10))),
+                           ('scene-0916', [0] * 9)):
+        sample = nusc.get('sample', scenes[name]['first_sample_token'])
+        lidar = nusc.get('sample_data', sample['data']['LIDAR_TOP'])
+        pose = nusc.get('ego_pose', lidar['ego_pose_token'])
+        for _ in range(2):
+            vec = builder.can_bus_info(sample, name, pose)
+            assert vec[7:16] == expected
+            assert vec[0:3] == pytest.approx(pose['translation'])
+    assert fake.calls == [('scene-0103', 'pose'), ('scene-0916', 'pose')]

@@ -1,5 +1,6 @@
 """NuScenesTrackMapDataset: packed frames, clips inside one scene, order."""
 import mmengine
+import numpy as np
 import pytest
 import torch
 from mmengine.registry import init_default_scope
@@ -9,7 +10,7 @@ from mmdet3d.structures import Det3DDataSample, LiDARInstance3DBoxes
 
 META_KEYS = ('token', 'scene_token', 'scene_name', 'location', 'timestamp',
              'frame_idx', 'lidar2ego', 'ego2global', 'lidar2global',
-             'cam2img', 'lidar2cam', 'lidar2img', 'task_mask')
+             'cam2img', 'lidar2cam', 'lidar2img', 'task_mask', 'can_bus')
 PIPELINE = [
     dict(type='LoadMultiViewImageFromFiles', to_float32=True, num_views=6),
     dict(type='LoadTrackMapAnnotations'),
@@ -110,3 +111,29 @@ def test_wrong_info_files_fail_clearly(synthetic_nuscenes_infos, tmp_path):
                    trackmap_train=str(tmp_path / 'missing.pkl')))
     with pytest.raises(ValueError, match='queue_length must be >= 1'):
         build(synthetic_nuscenes_infos, queue_length=0)
+
+
+def test_every_frame_carries_the_absolute_can_bus(synthetic_nuscenes_infos,
+                                                  tmp_path):
+    dataset = build(synthetic_nuscenes_infos, queue_length=2)
+    samples = dataset[1]['data_samples']
+    for sample in samples:
+        can_bus = sample.metainfo['can_bus']
+        assert can_bus.dtype == np.float64 and can_bus.shape == (18, )
+        # Absolute: the ego2global translation and yaw, not a delta.
+        assert can_bus[0:3].tolist() == \
+            sample.metainfo['ego2global'][:3, 3].tolist()
+        assert 0 <= can_bus[16] < 2 * np.pi
+        assert can_bus[17] == pytest.approx(np.degrees(can_bus[16]))
+    assert samples[0].metainfo['can_bus'][0:3].tolist() != \
+        samples[1].metainfo['can_bus'][0:3].tolist()
+    # Infos written before can_bus was recorded: derived from ego2global.
+    data = mmengine.load(synthetic_nuscenes_infos['trackmap_train'])
+    recorded = [np.array(info.pop('can_bus')) for info in data['data_list']]
+    old = tmp_path / 'old_infos.pkl'
+    mmengine.dump(data, str(old))
+    derived = build(dict(root=synthetic_nuscenes_infos['root'],
+                         trackmap_train=str(old)))
+    for index, want in enumerate(recorded):
+        got = derived.get_data_info(index)['can_bus']
+        np.testing.assert_allclose(got, want, atol=1e-9)

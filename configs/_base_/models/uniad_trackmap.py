@@ -1,5 +1,6 @@
 # UniAD stage 1 (track + map) at full size: ResNet-101-DCN (frozen) + FPN,
-# 6-layer BEVFormer encoder on a 200x200 x 256 BEV over +-51.2 m, track head
+# 6-layer BEVFormer encoder on a 200x200 x 256 BEV over +-51.2 m (it reads
+# each sample's 18-value can_bus from NuScenesTrackMapDataset), track head
 # with 900 queries and 6 decoder layers, dense map head on the 200x200 map
 # canvas.
 point_cloud_range = [-51.2, -51.2, -5.0, 51.2, 51.2, 3.0]
@@ -38,8 +39,12 @@ model = dict(
         add_extra_convs='on_output',
         num_outs=num_levels,
         relu_before_extra_convs=True),
+    # BEVFormer's encoder as UniAD runs it (temporal self-attention over
+    # [previous BEV, queries], CAN-bus MLP, shift and rotation by the ego
+    # motion); its rotation centre defaults to the grid centre, UniAD's
+    # [100, 100] at 200 x 200.
     bev_encoder=dict(
-        type='UniADBEVEncoder',
+        type='BEVFormerEncoder',
         bev_size=bev_size,
         pc_range=point_cloud_range,
         embed_dims=embed_dims,

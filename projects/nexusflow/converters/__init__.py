@@ -11,8 +11,8 @@ from .trackmap_infos import (create_trackmap_infos, devkit_box_to_lidar,
                              lidar_box_to_devkit)
 
 __all__ = [
-    'bevformer_encoder_key', 'convert_bevformer_encoder_keys',
-    'MapRasterizer', 'check_nuscenes_root', 'create_stock_infos',
+    'MapRasterizer', 'bevformer_encoder_key', 'check_nuscenes_root',
+    'convert_bevformer_encoder_keys', 'create_stock_infos',
     'create_trackmap_infos', 'devkit_box_to_lidar', 'lidar_box_to_devkit',
     'load_converter', 'load_json', 'location_scene_splits',
     'update_splits_json'

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..structures.can_bus import can_bus_from_messages, can_bus_vector
 from ..structures.nuscenes_meta import CAMERAS, MAP_CLASSES, TRACKING_CLASSES
 from ..structures.nuscenes_tables import LocationIndex
 from ..structures.poses import rigid_inverse, transform_matrix
@@ -81,12 +82,49 @@ class TrackMapInfoBuilder:
     Args:
         nusc (nuscenes.NuScenes): the loaded devkit.
         rasterizer (MapRasterizer): map GT rasterizer.
+        can_bus (nuscenes.can_bus.can_bus_api.NuScenesCanBus, optional): the
+            CAN-bus expansion; without it the CAN-bus values of the
+            ``can_bus`` vectors (``[7:16]``) are zero.
     """
 
-    def __init__(self, nusc, rasterizer: MapRasterizer) -> None:
+    def __init__(self, nusc, rasterizer: MapRasterizer,
+                 can_bus=None) -> None:
         self.nusc = nusc
         self.rasterizer = rasterizer
+        self.can_bus = can_bus
         self.locations = LocationIndex.from_records(nusc.log, nusc.scene)
+        self._pose_messages: Dict[str, list] = {}
+
+    def can_bus_info(self, sample: dict, scene_name: str,
+                     ego_pose: dict) -> List[float]:
+        """BEVFormer's absolute 18-value CAN-bus vector of a key frame (see
+        :mod:`nexusflow.structures.can_bus`): the LiDAR ego pose's
+        translation, quaternion and yaw, plus the expansion's acceleration,
+        rotation rate and velocity where the expansion has the scene.
+
+        Args:
+            sample (dict): devkit sample record.
+            scene_name (str): its scene's name.
+            ego_pose (dict): the ego_pose record of its LiDAR sweep.
+
+        Returns:
+            list[float]: 18 values.
+        """
+        expansion = None
+        if self.can_bus is not None:
+            if scene_name not in self._pose_messages:
+                try:
+                    messages = self.can_bus.get_messages(
+                        scene_name, 'pose', print_warnings=False)
+                except Exception:  # scenes the expansion lacks: zeros
+                    messages = []
+                self._pose_messages[scene_name] = messages
+            expansion = can_bus_from_messages(
+                self._pose_messages[scene_name], sample['timestamp'])
+        ego2global = transform_matrix(ego_pose['rotation'],
+                                      ego_pose['translation'])
+        return can_bus_vector(ego2global, rotation=ego_pose['rotation'],
+                              expansion=expansion).tolist()
 
     def _pose(self, sample_data_token: str) -> Tuple[np.ndarray, np.ndarray]:
         """(sensor2ego, ego2global) of one sample_data record."""
@@ -126,6 +164,9 @@ class TrackMapInfoBuilder:
             lidar2global=lidar2global.tolist(),
             lidar_points=dict(lidar_path=lidar_rec['filename'],
                               num_pts_feats=5, lidar2ego=lidar2ego.tolist()),
+            can_bus=self.can_bus_info(
+                sample, scene_name,
+                nusc.get('ego_pose', lidar_rec['ego_pose_token'])),
             images={})
         for cam in CAMERAS:
             if cam not in sample['data']:
@@ -198,7 +239,9 @@ def create_trackmap_infos(root: str, version: str, out_dir: str,
                           resolution: float = 0.512,
                           info_prefix: str = 'nuscenes_trackmap',
                           splits: Optional[Dict[str, List[str]]] = None,
-                          nusc=None) -> Dict[str, str]:
+                          nusc=None,
+                          can_bus_root: Optional[str] = None
+                          ) -> Dict[str, str]:
     """Writes ``<out_dir>/<info_prefix>_infos_{train,val}.pkl``.
 
     Args:
@@ -211,6 +254,10 @@ def create_trackmap_infos(root: str, version: str, out_dir: str,
         splits (dict, optional): split name -> scene names. Defaults to the
             devkit's official split of the version.
         nusc (nuscenes.NuScenes, optional): an already loaded devkit.
+        can_bus_root (str, optional): folder holding the CAN-bus expansion's
+            ``can_bus/`` (BEVFormer's ``--canbus``). Defaults to ``root``;
+            without a ``can_bus/`` folder there, the CAN-bus values of the
+            ``can_bus`` vectors are zeros (the pose parts are always set).
 
     Returns:
         dict: split name -> written path.
@@ -224,8 +271,17 @@ def create_trackmap_infos(root: str, version: str, out_dir: str,
     if nusc is None:
         nusc = NuScenes(version=version, dataroot=root, verbose=False)
     splits = splits or scene_split_names(version)
+    can_bus_root = root if can_bus_root is None else can_bus_root
+    can_bus = None
+    if osp.isdir(osp.join(can_bus_root, 'can_bus')):
+        from nuscenes.can_bus.can_bus_api import NuScenesCanBus
+        can_bus = NuScenesCanBus(dataroot=can_bus_root)
+    else:
+        print(f'No CAN-bus expansion at {osp.join(can_bus_root, "can_bus")}:'
+              f' the can_bus vectors get zero acceleration, rotation rate '
+              f'and velocity (their ego-pose parts are set)')
     builder = TrackMapInfoBuilder(
-        nusc, MapRasterizer(root, canvas_size, resolution))
+        nusc, MapRasterizer(root, canvas_size, resolution), can_bus)
     by_name = {scene['name']: scene for scene in nusc.scene}
     metainfo = dict(
         dataset='nuscenes_trackmap', version=version,

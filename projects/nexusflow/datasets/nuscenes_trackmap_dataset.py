@@ -8,6 +8,7 @@ import torch
 from mmdet3d.datasets import Det3DDataset
 from mmdet3d.registry import DATASETS
 from mmdet3d.structures import LiDARInstance3DBoxes
+from ..structures.can_bus import CAN_BUS_DIMS, can_bus_vector
 from ..structures.nuscenes_meta import MAP_CLASSES, TRACKING_CLASSES
 
 
@@ -28,7 +29,10 @@ class NuScenesTrackMapDataset(Det3DDataset):
     ``instance_id`` ints and ``num_lidar_pts``; ``map_masks`` holds the
     packed ``(4, H, W)`` map GT. Each sample gets
     ``task_mask = {'track': bool, 'map': bool}`` (True where that GT is
-    present; the domain-split wrapper sets it).
+    present; the domain-split wrapper sets it) and BEVFormer's absolute
+    18-value ``can_bus`` vector (float64; see
+    :mod:`nexusflow.structures.can_bus`), from the info or, for infos made
+    before it was recorded, from ``ego2global`` with zero CAN-bus values.
 
     Args:
         data_root (str): data root; info paths are relative to it.
@@ -107,6 +111,14 @@ class NuScenesTrackMapDataset(Det3DDataset):
         info['lidar2cam'] = [np.asarray(c['lidar2cam']) for c in cams]
         info['lidar2img'] = [np.asarray(c['lidar2img']) for c in cams]
         info['num_views'] = len(cams)
+        if info.get('can_bus') is None:
+            info['can_bus'] = can_bus_vector(info['ego2global'])
+        info['can_bus'] = np.asarray(info['can_bus'], dtype=np.float64)
+        if info['can_bus'].shape != (CAN_BUS_DIMS, ):
+            raise ValueError(f'NuScenesTrackMapDataset: sample '
+                             f'{info.get("token", "?")} has a can_bus of '
+                             f'shape {info["can_bus"].shape}; expected '
+                             f'({CAN_BUS_DIMS},)')
         info.setdefault('task_mask', {
             'track': True,
             'map': info.get('map_masks') is not None

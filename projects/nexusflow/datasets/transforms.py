@@ -15,7 +15,8 @@ TRACKMAP_META_KEYS = (
     'frame_idx', 'lidar2ego', 'ego2global', 'lidar2global', 'cam2img',
     'lidar2cam', 'lidar2img', 'task_mask', 'sample_idx', 'img_path',
     'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'box_mode_3d',
-    'box_type_3d', 'num_views', 'ori_cam2img', 'lidar_path', 'num_pts_feats')
+    'box_type_3d', 'num_views', 'ori_cam2img', 'lidar_path', 'num_pts_feats',
+    'can_bus')
 
 
 @TRANSFORMS.register_module()

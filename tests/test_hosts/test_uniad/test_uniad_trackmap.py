@@ -198,3 +198,58 @@ def test_predict_keeps_ids_within_a_scene_and_feeds_the_metrics(
         results.update(metric.evaluate(len(dataset)))
     assert 0.0 <= results['tracking/amota'] <= 1.0
     assert 0.0 <= results['map/iou_drivable'] <= 1.0
+
+
+def spy_on_can_bus(model) -> list:
+    """Records what the BEVFormer encoder receives: (can_bus, has prev)."""
+    seen, forward = [], model.bev_encoder.forward
+
+    def spy(*args, **kwargs):
+        seen.append((kwargs['can_bus'].copy(),
+                     kwargs['prev_bev'] is not None))
+        return forward(*args, **kwargs)
+
+    model.bev_encoder.forward = spy
+    return seen
+
+
+def test_bevformer_encoder_gets_can_bus_deltas(tiny_cfg,
+                                               synthetic_nuscenes_infos):
+    model = build_model(without_neck(tiny_cfg))
+    assert type(model.bev_encoder).__name__ == 'BEVFormerEncoder'
+    seen = spy_on_can_bus(model)
+    dataset = build_dataset(tiny_cfg, synthetic_nuscenes_infos,
+                            queue_length=3)
+    clip = dataset[2]
+    absolute = [s.metainfo['can_bus'] for s in clip['data_samples']]
+    with torch.no_grad():
+        model(**collate(model, [clip]), mode='loss')
+    assert [has_prev for _, has_prev in seen] == [False, True, True]
+    first = seen[0][0][0]
+    assert first[0:3].tolist() == [0, 0, 0] and first[17] == 0
+    assert first[3:17].tolist() == absolute[0][3:17].tolist()
+    for t in (1, 2):
+        got, want = seen[t][0][0], absolute[t].copy()
+        want[0:3] -= absolute[t - 1][0:3]
+        want[17] -= absolute[t - 1][17]
+        assert got.tolist() == want.tolist()
+        assert abs(got[1]) > 0.5  # the synthetic ego drives along y
+
+    # Inference: zero deltas at each scene's first frame.
+    model.eval()
+    seen.clear()
+    val = build_dataset(tiny_cfg, synthetic_nuscenes_infos, 'val')
+    frames = []
+    for index in range(len(val)):
+        item = val[index]
+        frames.append(item['data_samples'].metainfo)
+        with torch.no_grad():
+            model(**collate(model, [item], False), mode='predict')
+    for meta, (can_bus, has_prev), before in zip(frames, seen,
+                                                 [None] + frames[:-1]):
+        assert has_prev == (meta['frame_idx'] > 0)
+        if meta['frame_idx'] == 0:
+            assert can_bus[0, 0:3].tolist() == [0, 0, 0]
+        else:
+            assert can_bus[0, 0:3].tolist() == (
+                meta['can_bus'][0:3] - before['can_bus'][0:3]).tolist()

@@ -12,6 +12,7 @@ from mmdet3d.models.detectors import Base3DDetector
 from mmdet3d.registry import MODELS
 from mmdet3d.structures import Det3DDataSample
 from ...attach.task_mask import get_task_masks
+from ...structures.can_bus import can_bus_delta
 from .bev_alignment import relative_pose
 from .task_rasters import TrackMapRasters
 
@@ -63,7 +64,11 @@ class UniADTrackMap(Base3DDetector):
     Args:
         img_backbone (dict): image backbone (e.g. ``mmdet.ResNet``).
         img_neck (dict): image neck (e.g. ``mmdet.FPN``).
-        bev_encoder (dict): :class:`UniADBEVEncoder` config.
+        bev_encoder (dict): the BEV encoder: :class:`BEVFormerEncoder`
+            (UniAD's; it gets each frame's CAN-bus vector as the change
+            since the previous frame, from the samples' ``can_bus``
+            metainfo) or the lighter :class:`UniADBEVEncoder` (it gets the
+            previous-to-current LiDAR pose).
         track_head (dict): :class:`UniADTrackHead` config.
         map_head (dict): :class:`BEVMapHead` config.
         neck (dict, optional): module between the BEV encoder and the
@@ -154,19 +159,26 @@ class UniADTrackMap(Base3DDetector):
         """
         return self.extract_img_feat(batch_inputs['imgs'])
 
-    @staticmethod
-    def _frame_meta(samples: Sequence[Det3DDataSample], num_cams: int,
+    def _frame_meta(self, samples: Sequence[Det3DDataSample], num_cams: int,
                     device) -> Dict[str, object]:
-        """Camera and pose tensors of one frame of each sequence."""
-        lidar2img, lidar2global, times = [], [], []
+        """Camera and pose tensors of one frame of each sequence (and the
+        absolute CAN-bus vectors ``(B, 18)`` float64 for an encoder that
+        reads them)."""
+        lidar2img, lidar2global, times, can_bus = [], [], [], []
+        needs_can_bus = getattr(self.bev_encoder, 'uses_can_bus', False)
+        keys = ('lidar2img', 'lidar2global') + (
+            ('can_bus', ) if needs_can_bus else ())
         for sample in samples:
             meta = sample.metainfo
-            for key in ('lidar2img', 'lidar2global'):
+            for key in keys:
                 if key not in meta:
                     raise ValueError(
                         f'UniADTrackMap: sample {meta.get("token", "?")} has '
-                        f'no metainfo {key!r}; pack it with '
+                        f'no metainfo {key!r}; load it with '
+                        f'NuScenesTrackMapDataset and pack it with '
                         f'PackTrackMapInputs')
+            if needs_can_bus:
+                can_bus.append(np.asarray(meta['can_bus'], dtype=np.float64))
             mats = np.asarray(meta['lidar2img'], dtype=np.float64)
             if mats.shape != (num_cams, 4, 4):
                 raise ValueError(
@@ -182,7 +194,8 @@ class UniADTrackMap(Base3DDetector):
                                       dtype=torch.float32),
             lidar2global=torch.as_tensor(np.stack(lidar2global),
                                          device=device),
-            timestamp=times)
+            timestamp=times,
+            can_bus=np.stack(can_bus) if can_bus else None)
 
     def _bev(self, imgs: Tensor, meta: dict, prev: Optional[dict]
              ) -> Tuple[Tensor, Optional[Tensor]]:
@@ -193,8 +206,21 @@ class UniADTrackMap(Base3DDetector):
             prev_bev = prev['bev']
             prev2curr = relative_pose(prev['lidar2global'],
                                       meta['lidar2global'])
-        bev = self.bev_encoder(feats, meta['lidar2img'],
-                               tuple(imgs.shape[-2:]), prev_bev, prev2curr)
+        if getattr(self.bev_encoder, 'uses_can_bus', False):
+            # BEVFormer: translation and yaw since the previous frame of the
+            # sequence, zero at its first frame.
+            before = [None] * len(meta['can_bus']) if prev is None \
+                else prev['can_bus']
+            can_bus = np.stack([can_bus_delta(curr, last)
+                                for curr, last in zip(meta['can_bus'],
+                                                      before)])
+            bev = self.bev_encoder(feats, meta['lidar2img'],
+                                   tuple(imgs.shape[-2:]), prev_bev=prev_bev,
+                                   can_bus=can_bus)
+        else:
+            bev = self.bev_encoder(feats, meta['lidar2img'],
+                                   tuple(imgs.shape[-2:]), prev_bev,
+                                   prev2curr)
         if self.neck is not None:
             bev = self.neck(bev)
         return bev, prev2curr
@@ -287,7 +313,8 @@ class UniADTrackMap(Base3DDetector):
                 totals[key] = totals[key] + value if key in totals else value
             prev = dict(bev=bev.detach() if self.detach_prev_bev else bev,
                         lidar2global=meta['lidar2global'],
-                        timestamp=meta['timestamp'])
+                        timestamp=meta['timestamp'],
+                        can_bus=meta['can_bus'])
         return {key: value / num_frames for key, value in totals.items()}
 
     def _track_losses(self, bev: Tensor, samples: list, masks: list,
@@ -410,7 +437,8 @@ class UniADTrackMap(Base3DDetector):
         sample.pred_map = PixelData(masks=self.map_head.predict(logits)[0])
         state.update(frame=frame, tracks=tracks,
                      prev=dict(bev=bev, lidar2global=meta['lidar2global'],
-                               timestamp=meta['timestamp']))
+                               timestamp=meta['timestamp'],
+                               can_bus=meta['can_bus']))
         self._test_state = state
 
     def reset_sequence(self) -> None:
