@@ -19,6 +19,8 @@ def import_nexusflow():
                  f'.venv/bin/python.')
     except RuntimeError as err:  # StackError: versions that do not fit
         sys.exit(f'error: {err}')
-    from nexusflow.utils.compat import patch_numpy_aliases
+    from nexusflow.utils.compat import (patch_empty_mono3d_labels,
+                                        patch_numpy_aliases)
     patch_numpy_aliases()  # the stock configs' ObjectSample needs np.long
+    patch_empty_mono3d_labels()  # mono-3D images without boxes
     return nexusflow
