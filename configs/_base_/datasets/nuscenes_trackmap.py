@@ -15,8 +15,10 @@ backend_args = None
 train_pipeline = [
     dict(type='LoadMultiViewImageFromFiles', to_float32=True, num_views=6,
          backend_args=backend_args),
-    dict(type='MultiViewWrapper',
-         transforms=[dict(type='PhotoMetricDistortion3D')]),
+    # UniAD: photometric distortion drawn per camera, GridMask p = 0.7
+    # (filled with the preprocessor's mean: 0 after normalisation).
+    dict(type='MultiViewPhotoMetricDistortion'),
+    dict(type='MultiViewGridMask', prob=0.7, fill=[103.530, 116.280, 123.675]),
     dict(type='LoadTrackMapAnnotations'),
     dict(type='PackTrackMapInputs')
 ]
