@@ -137,3 +137,21 @@ def test_every_frame_carries_the_absolute_can_bus(synthetic_nuscenes_infos,
     for index, want in enumerate(recorded):
         got = derived.get_data_info(index)['can_bus']
         np.testing.assert_allclose(got, want, atol=1e-9)
+
+
+def test_range_filter_keeps_ids_with_their_boxes():
+    import numpy as np
+    import torch
+
+    from mmdet3d.structures import LiDARInstance3DBoxes
+    from nexusflow.datasets import TrackObjectRangeFilter
+    centres = [[10.0, 0.0], [60.0, 0.0], [-20.0, -51.0], [0.0, 52.0]]
+    boxes = LiDARInstance3DBoxes(torch.tensor(
+        [[x, y, -1.0, 4.0, 2.0, 1.5, 0.1] for x, y in centres]))
+    results = dict(gt_bboxes_3d=boxes, gt_labels_3d=np.array([0, 1, 2, 3]),
+                   gt_instance_ids=np.array([11, 12, 13, 14]))
+    out = TrackObjectRangeFilter([-51.2, -51.2, -5.0, 51.2, 51.2, 3.0])(
+        results)
+    assert out['gt_bboxes_3d'].tensor[:, 0].tolist() == [10.0, -20.0]
+    assert out['gt_labels_3d'].tolist() == [0, 2]
+    assert out['gt_instance_ids'].tolist() == [11, 13]

@@ -20,6 +20,9 @@ train_pipeline = [
     dict(type='MultiViewPhotoMetricDistortion'),
     dict(type='MultiViewGridMask', prob=0.7, fill=[103.530, 116.280, 123.675]),
     dict(type='LoadTrackMapAnnotations'),
+    # UniAD trains on the boxes inside the BEV (+-51.2 m), ids kept paired.
+    dict(type='TrackObjectRangeFilter',
+         point_cloud_range=[-51.2, -51.2, -5.0, 51.2, 51.2, 3.0]),
     dict(type='PackTrackMapInputs')
 ]
 test_pipeline = [

@@ -6,11 +6,13 @@ from .domain_split_dataset import NuScenesDomainSplitDataset
 from .domain_split_rules import DEFAULT_TASKS, check_rules, normalize_tasks
 from .nuscenes_trackmap_dataset import NuScenesTrackMapDataset, stack_frames
 from .scene_sampler import SceneContiguousSampler, scene_runs
-from .transforms import LoadTrackMapAnnotations, PackTrackMapInputs
+from .transforms import (LoadTrackMapAnnotations, PackTrackMapInputs,
+                         TrackObjectRangeFilter)
 
 __all__ = [
     'DEFAULT_TASKS', 'LoadTrackMapAnnotations', 'MultiViewGridMask',
     'MultiViewPhotoMetricDistortion', 'NuScenesDomainSplitDataset',
     'NuScenesTrackMapDataset', 'PackTrackMapInputs', 'SceneContiguousSampler',
-    'check_rules', 'normalize_tasks', 'scene_runs', 'stack_frames'
+    'TrackObjectRangeFilter', 'check_rules', 'normalize_tasks', 'scene_runs',
+    'stack_frames'
 ]

@@ -55,6 +55,37 @@ class LoadTrackMapAnnotations(BaseTransform):
 
 
 @TRANSFORMS.register_module()
+class TrackObjectRangeFilter(BaseTransform):
+    """Drops GT boxes whose centre lies outside the BEV range, together with
+    their labels and instance ids (mmdet3d's ``ObjectRangeFilter`` leaves
+    ``gt_instance_ids`` unfiltered, which would pair ids with other boxes).
+
+    Args:
+        point_cloud_range (Sequence[float]): ``[x_min, y_min, z_min, x_max,
+            y_max, z_max]``; only x and y are used, as UniAD's
+            ``ObjectRangeFilterTrack`` does.
+    """
+
+    def __init__(self, point_cloud_range: Sequence[float]) -> None:
+        self.bev_range = np.asarray(point_cloud_range,
+                                    dtype=np.float32)[[0, 1, 3, 4]]
+
+    def transform(self, results: dict) -> dict:
+        """Filters ``gt_bboxes_3d``, ``gt_labels_3d``, ``gt_instance_ids``."""
+        boxes = results['gt_bboxes_3d']
+        keep = boxes.in_range_bev(self.bev_range).numpy().astype(bool)
+        results['gt_bboxes_3d'] = boxes[keep]
+        for key in ('gt_labels_3d', 'gt_instance_ids'):
+            if key in results:
+                results[key] = np.asarray(results[key])[keep]
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}('
+                f'point_cloud_range={self.bev_range.tolist()})')
+
+
+@TRANSFORMS.register_module()
 class PackTrackMapInputs(Pack3DDetInputs):
     """Packs one track + map frame into ``inputs`` and a Det3DDataSample.
 
