@@ -7,6 +7,7 @@ from mmengine.registry import init_default_scope
 
 from mmdet3d.registry import DATASETS
 from mmdet3d.structures import Det3DDataSample, LiDARInstance3DBoxes
+from nexusflow.datasets import TrackObjectRangeFilter
 
 META_KEYS = ('token', 'scene_token', 'scene_name', 'location', 'timestamp',
              'frame_idx', 'lidar2ego', 'ego2global', 'lidar2global',
@@ -140,11 +141,6 @@ def test_every_frame_carries_the_absolute_can_bus(synthetic_nuscenes_infos,
 
 
 def test_range_filter_keeps_ids_with_their_boxes():
-    import numpy as np
-    import torch
-
-    from mmdet3d.structures import LiDARInstance3DBoxes
-    from nexusflow.datasets import TrackObjectRangeFilter
     centres = [[10.0, 0.0], [60.0, 0.0], [-20.0, -51.0], [0.0, 52.0]]
     boxes = LiDARInstance3DBoxes(torch.tensor(
         [[x, y, -1.0, 4.0, 2.0, 1.5, 0.1] for x, y in centres]))
