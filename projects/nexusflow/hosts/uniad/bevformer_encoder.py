@@ -130,9 +130,6 @@ class BEVFormerEncoder(BaseModule):
         init_cfg (dict, optional): mmengine initialisation config.
     """
 
-    #: The host feeds :meth:`forward` the CAN-bus vector, not a pose.
-    uses_can_bus = True
-
     def __init__(self,
                  bev_size: Tuple[int, int] = (200, 200),
                  pc_range: Sequence[float] = (-51.2, -51.2, -5.0, 51.2, 51.2,

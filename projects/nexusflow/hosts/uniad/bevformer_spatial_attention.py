@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from mmdet3d.registry import MODELS
 from .bevformer_temporal_attention import deformable_offset_init
-from .pillar_attention import deformable_sample
+from .deformable_sampling import deformable_sample
 
 
 class PillarSamplingAttention(BaseModule):

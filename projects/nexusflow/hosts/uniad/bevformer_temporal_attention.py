@@ -7,7 +7,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmdet3d.registry import MODELS
-from .pillar_attention import deformable_sample
+from .deformable_sampling import deformable_sample
 
 
 def deformable_offset_init(offsets: nn.Linear, num_heads: int,

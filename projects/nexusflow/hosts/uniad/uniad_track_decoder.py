@@ -15,7 +15,7 @@ from mmengine.model import BaseModule, bias_init_with_prob
 from torch import Tensor, nn
 
 from mmdet3d.registry import MODELS
-from .pillar_attention import deformable_sample
+from .deformable_sampling import deformable_sample
 
 # Box code of UniAD's regression branches (its NMSFreeCoder layout, mmdet3d
 # 0.17 box convention): cx, cy, log w, log l, cz, log h, sin yaw, cos yaw,

@@ -13,7 +13,7 @@ from mmdet3d.registry import MODELS
 from mmdet3d.structures import Det3DDataSample
 from ...attach.task_mask import get_task_masks
 from ...structures.can_bus import can_bus_delta
-from .bev_alignment import relative_pose
+from .ego_motion import relative_pose
 from .task_rasters import TrackMapRasters
 
 TASKS = ('track', 'map')
@@ -64,11 +64,9 @@ class UniADTrackMap(Base3DDetector):
     Args:
         img_backbone (dict): image backbone (e.g. ``mmdet.ResNet``).
         img_neck (dict): image neck (e.g. ``mmdet.FPN``).
-        bev_encoder (dict): the BEV encoder: :class:`BEVFormerEncoder`
-            (UniAD's; it gets each frame's CAN-bus vector as the change
-            since the previous frame, from the samples' ``can_bus``
-            metainfo) or the lighter :class:`UniADBEVEncoder` (it gets the
-            previous-to-current LiDAR pose).
+        bev_encoder (dict): :class:`BEVFormerEncoder` config (UniAD's; it
+            gets each frame's CAN-bus vector as the change since the
+            previous frame, from the samples' ``can_bus`` metainfo).
         track_head (dict): :class:`UniADTrackHead` config.
         map_head (dict): :class:`BEVMapHead` config.
         neck (dict, optional): module between the BEV encoder and the
@@ -161,13 +159,10 @@ class UniADTrackMap(Base3DDetector):
 
     def _frame_meta(self, samples: Sequence[Det3DDataSample], num_cams: int,
                     device) -> Dict[str, object]:
-        """Camera and pose tensors of one frame of each sequence (and the
-        absolute CAN-bus vectors ``(B, 18)`` float64 for an encoder that
-        reads them)."""
+        """Camera and pose tensors of one frame of each sequence and the
+        absolute CAN-bus vectors ``(B, 18)`` float64."""
         lidar2img, lidar2global, times, can_bus = [], [], [], []
-        needs_can_bus = getattr(self.bev_encoder, 'uses_can_bus', False)
-        keys = ('lidar2img', 'lidar2global') + (
-            ('can_bus', ) if needs_can_bus else ())
+        keys = ('lidar2img', 'lidar2global', 'can_bus')
         for sample in samples:
             meta = sample.metainfo
             for key in keys:
@@ -177,8 +172,7 @@ class UniADTrackMap(Base3DDetector):
                         f'no metainfo {key!r}; load it with '
                         f'NuScenesTrackMapDataset and pack it with '
                         f'PackTrackMapInputs')
-            if needs_can_bus:
-                can_bus.append(np.asarray(meta['can_bus'], dtype=np.float64))
+            can_bus.append(np.asarray(meta['can_bus'], dtype=np.float64))
             mats = np.asarray(meta['lidar2img'], dtype=np.float64)
             if mats.shape != (num_cams, 4, 4):
                 raise ValueError(
@@ -195,7 +189,7 @@ class UniADTrackMap(Base3DDetector):
             lidar2global=torch.as_tensor(np.stack(lidar2global),
                                          device=device),
             timestamp=times,
-            can_bus=np.stack(can_bus) if can_bus else None)
+            can_bus=np.stack(can_bus))
 
     def _bev(self, imgs: Tensor, meta: dict, prev: Optional[dict]
              ) -> Tuple[Tensor, Optional[Tensor]]:
@@ -206,21 +200,15 @@ class UniADTrackMap(Base3DDetector):
             prev_bev = prev['bev']
             prev2curr = relative_pose(prev['lidar2global'],
                                       meta['lidar2global'])
-        if getattr(self.bev_encoder, 'uses_can_bus', False):
-            # BEVFormer: translation and yaw since the previous frame of the
-            # sequence, zero at its first frame.
-            before = [None] * len(meta['can_bus']) if prev is None \
-                else prev['can_bus']
-            can_bus = np.stack([can_bus_delta(curr, last)
-                                for curr, last in zip(meta['can_bus'],
-                                                      before)])
-            bev = self.bev_encoder(feats, meta['lidar2img'],
-                                   tuple(imgs.shape[-2:]), prev_bev=prev_bev,
-                                   can_bus=can_bus)
-        else:
-            bev = self.bev_encoder(feats, meta['lidar2img'],
-                                   tuple(imgs.shape[-2:]), prev_bev,
-                                   prev2curr)
+        # BEVFormer: translation and yaw since the previous frame of the
+        # sequence, zero at its first frame.
+        before = [None] * len(meta['can_bus']) if prev is None \
+            else prev['can_bus']
+        can_bus = np.stack([can_bus_delta(curr, last)
+                            for curr, last in zip(meta['can_bus'], before)])
+        bev = self.bev_encoder(feats, meta['lidar2img'],
+                               tuple(imgs.shape[-2:]), prev_bev=prev_bev,
+                               can_bus=can_bus)
         if self.neck is not None:
             bev = self.neck(bev)
         return bev, prev2curr
