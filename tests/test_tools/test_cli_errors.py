@@ -93,7 +93,7 @@ def test_bad_hook_settings_give_one_line(mistake, synthetic_nuscenes_infos,
     assert line.startswith(f'error: {message}'), line
 
 
-@pytest.mark.parametrize('mistake', ['tap', 'weight'])
+@pytest.mark.parametrize('mistake', list(BAD_HOOK_SETTINGS))
 def test_bad_hook_settings_give_one_line_under_two_processes(
         mistake, synthetic_nuscenes_infos, tmp_path):
     option, message = BAD_HOOK_SETTINGS[mistake]
