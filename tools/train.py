@@ -13,7 +13,8 @@ import_nexusflow()
 from nexusflow.utils.checkpoint import trusted_checkpoints
 from nexusflow.utils.errors import one_line_errors
 from nexusflow.utils.launch import (add_launch_args, build_runner,
-                                    prepare_config, setup_distributed)
+                                    check_load_from, prepare_config,
+                                    setup_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -52,6 +53,7 @@ def main() -> None:
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
+    check_load_from(cfg)
 
     setup_distributed(cfg)
     runner = build_runner(cfg)

@@ -12,6 +12,13 @@ _base_ = [
     '../_base_/domain_rules/nuscenes_domainsplit.py',
 ]
 
+# UniAD stage 1 starts from BEVFormer-base (its load_from): the official
+# bevformer_r101_dcn_24ep.pth converted by tools/convert_checkpoint.py (see
+# README, "From the official checkpoints to training"). Every full-size
+# UniAD config inherits it; tools/train.py stops with the download URL and
+# the convert command while the file is missing.
+load_from = 'ckpts/bevformer_r101_dcn_24ep_nexusflow.pth'
+
 latent_dim = 128
 model = dict(
     neck=dict(

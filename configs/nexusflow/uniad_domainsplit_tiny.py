@@ -8,6 +8,9 @@
 _base_ = ['./uniad_domainsplit.py']
 
 data_root = '{{$SYNTHETIC_NUSCENES:data/synthetic_nuscenes}}/'
+# No official weights fit the tiny model: it starts from scratch (every
+# tiny config inherits this).
+load_from = None
 version = 'v1.0-mini'
 embed_dims = 32
 bev_size = (50, 50)

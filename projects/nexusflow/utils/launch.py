@@ -4,6 +4,7 @@ missing files."""
 import argparse
 import os
 import os.path as osp
+import sys
 from typing import Iterator, Optional
 
 import torch
@@ -102,6 +103,51 @@ def check_data_roots(cfg: Config) -> None:
         raise SystemExit(f'error: data_root {root} (dataset '
                          f'{dataset.get("type")}) does not exist; create it '
                          f'with: {hint.format(root=root)}')
+
+
+def check_load_from(cfg: Config) -> None:
+    """Fails with one line when ``load_from`` names a missing file (not on a
+    resume, which loads ``resume``'s checkpoint instead).
+
+    For the converted official checkpoints the line names the official
+    download URL and the convert command.
+
+    Args:
+        cfg (Config): the full config (after ``--resume`` is applied).
+    """
+    path = cfg.get('load_from')
+    if not path and not cfg.get('resume'):
+        _note_frozen_dcn(cfg)
+    if not path or cfg.get('resume') or '://' in str(path) or \
+            osp.isfile(path):
+        return
+    from ..converters.checkpoint import OFFICIAL_CHECKPOINTS
+    for kind, info in OFFICIAL_CHECKPOINTS.items():
+        if osp.basename(path) == info['converted']:
+            official = osp.join(osp.dirname(path) or '.', info['file'])
+            raise SystemExit(
+                f'error: load_from {path} does not exist; download the '
+                f'official checkpoint {info["url"]} to {official} and '
+                f'convert it with: python tools/convert_checkpoint.py '
+                f'{kind} {official} {path}')
+    raise SystemExit(f'error: load_from {path} does not exist (set '
+                     f'load_from to an existing checkpoint)')
+
+
+def _note_frozen_dcn(cfg: Config) -> None:
+    """Says so when a run starts without a checkpoint while DCN layers of
+    the image backbone are frozen: an ImageNet file has no DCN offsets, so
+    they would stay zero (plain convolutions) for the whole run."""
+    backbone = (cfg.get('model') or {}).get('img_backbone') or {}
+    stages = backbone.get('stage_with_dcn') or ()
+    frozen = backbone.get('frozen_stages', -1)
+    if os.environ.get('RANK', '0') == '0' and backbone.get('dcn') and any(
+            dcn and index < frozen for index, dcn in enumerate(stages)):
+        print(f'warning: load_from is not set and the backbone\'s DCN '
+              f'stages are frozen (frozen_stages={frozen}): their offsets '
+              f'stay zero for the whole run; start from a converted '
+              f'BEVFormer/UniAD checkpoint (README, "From the official '
+              f'checkpoints to training") or unfreeze them', file=sys.stderr)
 
 
 def setup_distributed(cfg: Config) -> None:
