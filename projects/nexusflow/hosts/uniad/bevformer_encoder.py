@@ -4,6 +4,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks.transformer import FFN
 from mmdet.models.layers import LearnedPositionalEncoding
 from mmengine.model import BaseModule
@@ -127,6 +128,11 @@ class BEVFormerEncoder(BaseModule):
         rotate_center (Sequence[float], optional): ``(x, y)`` pixel centre
             of the previous-BEV rotation; the grid centre ``(W / 2, H / 2)``
             when None (UniAD's ``[100, 100]`` for 200 x 200).
+        with_cp (bool): activation checkpointing (BEVFormer's ``with_cp``):
+            in training only each layer's input BEV is kept and the layer
+            is recomputed in the backward pass (same numbers, dropout
+            included; less memory, one more forward pass of the encoder).
+            Defaults to False.
         init_cfg (dict, optional): mmengine initialisation config.
     """
 
@@ -145,6 +151,7 @@ class BEVFormerEncoder(BaseModule):
                  ffn_dims: int = 512,
                  dropout: float = 0.1,
                  rotate_center: Optional[Sequence[float]] = None,
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(pc_range) != 6:
@@ -160,6 +167,7 @@ class BEVFormerEncoder(BaseModule):
         self.num_cams = num_cams
         self.num_levels = num_levels
         self.num_anchors = num_anchors
+        self.with_cp = with_cp
         height, width = self.bev_size
         if rotate_center is None:
             rotate_center = (width / 2, height / 2)
@@ -329,8 +337,16 @@ class BEVFormerEncoder(BaseModule):
 
         bev_shape = torch.tensor([[height, width]], device=device)
         bev = queries
+        inputs = (bev_pos, value_queue, ref_2d, bev_shape, value, ref_cam,
+                  bev_mask, spatial_shapes, start)
+        checkpointed = self.with_cp and self.training and \
+            torch.is_grad_enabled()
         for layer in self.layers:
-            bev = layer(bev, bev_pos, value_queue, ref_2d, bev_shape, value,
-                        ref_cam, bev_mask, spatial_shapes, start)
+            if checkpointed:
+                # Non-reentrant: gradients reach every input, and the RNG
+                # state is replayed so dropout draws the same masks.
+                bev = cp.checkpoint(layer, bev, *inputs, use_reentrant=False)
+            else:
+                bev = layer(bev, *inputs)
         return bev.transpose(1, 2).reshape(batch, self.embed_dims, height,
                                            width)
