@@ -11,6 +11,8 @@ from .can_bus import CanBusMLP
 from .data_preprocessor import TrackMapDataPreprocessor
 from .ego_motion import relative_pose
 from .map_head import BEVMapHead
+from .panoptic_map_head import UniADPanopticMapHead
+from .panoptic_transformer import SegDeformableAttention
 from .query_update import TrackQueryUpdate
 from .task_rasters import TrackMapRasters, splat_centers
 from .track_head import UniADTrackHead
@@ -23,8 +25,9 @@ __all__ = [
     'BEVFormerSpatialCrossAttention', 'BEVFormerTemporalSelfAttention',
     'BEVMapHead', 'Box3DL1Cost', 'CanBusMLP', 'PillarSamplingAttention',
     'RuntimeTracker', 'TrackBEVDeformableAttention',
-    'TrackMapDataPreprocessor', 'TrackMapRasters', 'TrackQueryUpdate',
-    'UniADTrackDecoder', 'UniADTrackHead', 'UniADTrackMap',
+    'SegDeformableAttention', 'TrackMapDataPreprocessor', 'TrackMapRasters',
+    'TrackQueryUpdate', 'UniADPanopticMapHead', 'UniADTrackDecoder',
+    'UniADTrackHead', 'UniADTrackMap',
     'bev_reference_points', 'bev_shift', 'decode_boxes', 'encode_boxes',
     'pillar_points', 'project_pillars', 'relative_pose', 'rotate_bev',
     'splat_centers'
