@@ -51,8 +51,8 @@ def make_target(labels, rects, drivable_rows=(6, 12), size=SIZE):
         bboxes=bboxes), drivable=drivable)
 
 
-TARGET = make_target([0, 2, 1], [(1, 1, 4, 2), (6, 0, 10, 3),
-                                  (2, 7, 5, 10)])
+TARGET = make_target([0, 2, 1],
+                     [(1, 1, 4, 2), (6, 0, 10, 3), (2, 7, 5, 10)])
 
 
 def oracle_preds(head, target, swap=False, logit=20.0):
