@@ -18,7 +18,7 @@ from _bootstrap import import_nexusflow
 import_nexusflow()
 from nexusflow.converters.checkpoint import (KINDS, OFFICIAL_CLASSES,
                                              convert_checkpoint_file)
-from nexusflow.structures.nuscenes_meta import TRACKING_CLASSES
+from nexusflow.structures.nuscenes_meta import DETECTION_CLASSES
 from nexusflow.utils.errors import one_line_errors
 
 
@@ -32,10 +32,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('src', help='the official .pth file')
     parser.add_argument('dst', help='the converted .pth (must not exist)')
     parser.add_argument(
-        '--classes', default=','.join(TRACKING_CLASSES),
+        '--classes', default=','.join(DETECTION_CLASSES),
         help='comma-separated classes of the target track head, in its '
-        f'order, among {",".join(OFFICIAL_CLASSES)} (default: the 7 '
-        'tracking classes)')
+        f'order, among {",".join(OFFICIAL_CLASSES)} (default: all 10, as '
+        'UniAD trains)')
     parser.add_argument('--allow-unmapped', action='store_true',
                         help='write even if some tensors are unmapped')
     parser.add_argument('--debug', action='store_true',

@@ -36,11 +36,8 @@ model = dict(
                      tsa_points=2, sca_points=4, ffn_dims=64),
     # A tiny model trained for minutes on a CPU rarely scores above
     # UniAD's 0.4 birth threshold, so tracks start (and are kept) lower.
-    # No ego query: nothing trains it yet (UniAD fits it to the ego box);
-    # the full size has it, as UniAD's decoder does (900 + 1 queries).
     track_head=dict(embed_dims=embed_dims, num_query=50, num_layers=2,
                     num_heads=4, num_points=2, ffn_dims=64,
-                    with_ego_query=False,
                     query_update=dict(num_heads=4, ffn_dims=64,
                                       memory_len=2),
                     score_thresh=0.25, filter_score_thresh=0.2),
@@ -61,7 +58,7 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = [
     dict(type='NuScenesTrackingMetric', data_root=data_root, version=version,
-         eval_set='mini_val'),
+         eval_set='mini_val', classes=_base_.class_names),
     dict(type='BEVMapIoUMetric')
 ]
 test_evaluator = val_evaluator

@@ -35,7 +35,9 @@ NOT_OFFICIAL = ('map_head.', 'neck.', 'track_head.query_update.')
 NOT_IN_BEVFORMER = ('track_head.decoder.query_embedding.',
                     'track_head.decoder.reference_points.',
                     'track_head.decoder.traj_branches.')
-OUR_ROWS = [0, 1, 3, 4, 6, 7, 8]
+# Rows of a head over the 7 tracking classes only (the default head keeps
+# all 10 rows, UniAD's training classes, in the official order).
+TRACKING_ROWS = [0, 1, 3, 4, 6, 7, 8]
 
 
 def manifest(kind: str) -> dict:
@@ -84,13 +86,14 @@ def converted(request):
     return kind, official, convert_official_state_dict(official, kind)
 
 
-def test_class_rows_follow_our_tracking_classes():
+def test_class_rows_follow_our_classes():
     assert TRACKING_CLASSES == ('car', 'truck', 'bus', 'trailer',
                                 'motorcycle', 'bicycle', 'pedestrian')
     assert OFFICIAL_CLASSES[:5] == ('car', 'truck', 'construction_vehicle',
                                     'bus', 'trailer')
-    assert class_rows() == OUR_ROWS
-    assert class_rows(OFFICIAL_CLASSES) == list(range(10))
+    assert class_rows() == list(range(10))
+    assert class_rows(TRACKING_CLASSES) == TRACKING_ROWS
+    assert class_rows(OFFICIAL_CLASSES[::-1]) == list(range(10))[::-1]
     with pytest.raises(ValueError, match='official classes'):
         class_rows(['car', 'tram'])
 
@@ -124,16 +127,21 @@ def test_every_official_tensor_is_mapped_or_dropped_by_name(converted,
                         f'0 unmapped')
 
 
-def test_class_branches_keep_our_rows_in_our_order(converted):
+@pytest.mark.parametrize('classes', [None, TRACKING_CLASSES])
+def test_class_branches_keep_our_rows_in_our_order(converted, classes):
     kind, official, conversion = converted
+    want = list(range(10))
+    if classes is not None:
+        conversion = convert_official_state_dict(official, kind, classes)
+        want = TRACKING_ROWS
     branches = 0
     for layer in range(6):
         for part, offset in (('weight', 0.0), ('bias', 100.0)):
             key = f'pts_bbox_head.cls_branches.{layer}.6.{part}'
             ours = conversion.state_dict[conversion.mapping[key]]
-            assert ours.shape[0] == len(TRACKING_CLASSES)
+            assert ours.shape[0] == len(want)
             rows = ours if ours.dim() == 1 else ours[:, 0]
-            assert rows.tolist() == [r + offset for r in OUR_ROWS]
+            assert rows.tolist() == [r + offset for r in want]
             branches += 1
         # Hidden layers and the regression rows are not permuted.
         key = f'pts_bbox_head.reg_branches.{layer}.4.weight'
@@ -174,14 +182,15 @@ def test_strict_load_into_the_full_size_model(converted, full_model):
     assert torch.equal(full_model.state_dict()[dcn], state[dcn])
 
 
-def test_converted_track_head_scores_our_classes_as_the_official_rows(
-        full_model):
-    """The converted 7-class head and a 10-class head with the official
-    weights decode the same boxes; our scores are the official rows of our
-    classes."""
+def test_converted_track_head_scores_our_classes_as_the_official_rows():
+    """A 7-class head converted for the tracking classes and a 10-class
+    head with the official weights decode the same boxes; its scores are the
+    official rows of its classes."""
     official = synthetic_state_dict('uniad', seed=3)
-    conversion = convert_official_state_dict(official, 'uniad')
-    head = full_model.track_head
+    conversion = convert_official_state_dict(official, 'uniad',
+                                             TRACKING_CLASSES)
+    head = MODELS.build(dict(type='UniADTrackHead', num_classes=7,
+                             num_query=900, with_ego_query=True))
     head.load_state_dict(
         {k[len('track_head.'):]: v for k, v in conversion.state_dict.items()
          if k.startswith('track_head.decoder.')}, strict=False)
@@ -197,7 +206,7 @@ def test_converted_track_head_scores_our_classes_as_the_official_rows(
         _, want = ref(bev, ref.empty_tracks())
     assert ours['cls_scores'][-1].shape[1] == 7
     torch.testing.assert_close(ours['cls_scores'][-1],
-                               want['cls_scores'][-1][:, OUR_ROWS])
+                               want['cls_scores'][-1][:, TRACKING_ROWS])
     torch.testing.assert_close(ours['box_codes'][-1], want['box_codes'][-1])
     assert torch.isfinite(ours['box_codes'][-1]).all()
 

@@ -5,12 +5,14 @@ import mmengine
 import numpy as np
 import pytest
 import torch
+from nuscenes.eval.detection.utils import category_to_detection_name
 from pyquaternion import Quaternion
 
 from mmdet3d.structures import LiDARInstance3DBoxes
 from nexusflow.converters import devkit_box_to_lidar, lidar_box_to_devkit
-from nexusflow.converters.map_raster import unpack_masks
-from nexusflow.evaluation import TRACKING_CLASSES
+from nexusflow.converters.map_raster import MapPolylines, unpack_masks
+from nexusflow.structures.nuscenes_meta import (DETECTION_CLASSES,
+                                                TRACKING_CLASSES)
 
 
 def sorted_rows(corners):
@@ -56,7 +58,7 @@ def test_records_follow_scenes_and_time(trackmap):
     val = data['val']
     meta = val['metainfo']
     assert meta['dataset'] == 'nuscenes_trackmap'
-    assert meta['classes'] == TRACKING_CLASSES
+    assert meta['classes'] == DETECTION_CLASSES
     assert meta['map_canvas'] == dict(size=(200, 200), resolution=0.512)
     infos = val['data_list']
     assert [i['scene_name'] for i in infos] == ['scene-0103'] * 4 + [
@@ -73,7 +75,7 @@ def test_records_follow_scenes_and_time(trackmap):
 
 def test_boxes_ids_and_labels_match_the_devkit(trackmap):
     nusc, data = trackmap
-    seen = {}
+    seen, names = {}, set()
     for info in data['train']['data_list'] + data['val']['data_list']:
         sample = nusc.get('sample', info['token'])
         _, boxes, _ = nusc.get_sample_data(sample['data']['LIDAR_TOP'])
@@ -87,8 +89,11 @@ def test_boxes_ids_and_labels_match_the_devkit(trackmap):
             bbox = np.array(instance['bbox_3d'])
             assert bbox.shape == (9, )
             assert bbox[:7] == pytest.approx(devkit_box_to_lidar(box))
-            assert TRACKING_CLASSES[instance['bbox_label_3d']] == \
-                instance['tracking_name']
+            name = DETECTION_CLASSES[instance['bbox_label_3d']]
+            assert name == category_to_detection_name(ann['category_name'])
+            assert instance['tracking_name'] == (
+                name if name in TRACKING_CLASSES else None)
+            names.add(name)
             assert instance['num_lidar_pts'] == ann['num_lidar_pts']
             # Stable id per instance token, across frames and splits.
             assert seen.setdefault(instance['instance_token'],
@@ -99,9 +104,12 @@ def test_boxes_ids_and_labels_match_the_devkit(trackmap):
             v_global = np.nan_to_num(nusc.box_velocity(ann['token'])[:2])
             rot = np.array(info['lidar2global'])[:2, :2]
             assert rot @ bbox[7:9] == pytest.approx(v_global, abs=1e-6)
-        # Barriers, cones and construction vehicles are not tracked.
-        assert len(info['instances']) < len(sample['anns'])
+        # Every box of a detection class is kept (UniAD trains on all 10).
+        detected = [t for t in sample['anns'] if category_to_detection_name(
+            nusc.get('sample_annotation', t)['category_name'])]
+        assert len(info['instances']) == len(detected)
     assert len(set(seen.values())) == len(seen)
+    assert names == set(DETECTION_CLASSES)
 
 
 def test_poses_and_camera_matrices(trackmap):
@@ -129,6 +137,8 @@ def test_poses_and_camera_matrices(trackmap):
 
 def test_map_masks_around_the_ego(trackmap):
     _, data = trackmap
+    assert data['val']['metainfo']['map_gt']['definition'] == 'uniad'
+    crossings = 0
     for info in data['val']['data_list']:
         masks = unpack_masks(info['map_masks'])
         assert masks.shape == (4, 200, 200)
@@ -139,6 +149,13 @@ def test_map_masks_around_the_ego(trackmap):
         assert divider[:, 85:116].any(0).sum() >= 3
         assert contour[:, 75:126].any(0).sum() >= 2
         assert divider.sum() > 0 and contour.sum() > 0
+        # The thing instances are drawn by the same code as the layers.
+        lines = MapPolylines.unpack(info['map_instances'])
+        assert np.array_equal(lines.semantic(), masks[:3])
+        things = lines.instances()
+        assert set(things['labels'].tolist()) >= {0, 2}
+        crossings += int((lines.labels == 1).sum())
+    assert crossings > 0
 
 
 def test_can_bus_vectors_from_the_ego_pose(trackmap):

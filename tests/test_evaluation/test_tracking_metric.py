@@ -169,7 +169,9 @@ def test_bad_input_gives_one_clear_error(nusc_root, make_samples, tmp_path):
     with pytest.raises(FileNotFoundError, match=r"v1\.0-trainval.*v1\.0-mini"):
         NuScenesTrackingMetric(data_root=nusc_root, version='v1.0-trainval')
     with pytest.raises(ValueError, match='classes'):
-        build(nusc_root, classes=('car', 'barrier'))
+        build(nusc_root, classes=('barrier', 'traffic_cone'))  # none tracked
+    with pytest.raises(ValueError, match='classes'):
+        build(nusc_root, classes=('car', 'tram'))
     with pytest.raises(ValueError, match='format_only'):
         build(nusc_root, format_only=True)
 

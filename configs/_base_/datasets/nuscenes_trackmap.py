@@ -6,8 +6,12 @@ dataset_type = 'NuScenesTrackMapDataset'
 data_root = 'data/nuscenes/'
 version = 'v1.0-trainval'
 eval_set = 'val'
-class_names = ['car', 'truck', 'bus', 'trailer', 'motorcycle', 'bicycle',
-               'pedestrian']
+# UniAD trains the track head on the 10 detection classes; the tracking
+# metric scores the 7 tracking classes among them.
+class_names = ['car', 'truck', 'construction_vehicle', 'bus', 'trailer',
+               'barrier', 'motorcycle', 'bicycle', 'pedestrian',
+               'traffic_cone']
+metainfo = dict(classes=class_names)
 queue_length = 5
 input_modality = dict(use_camera=True, use_lidar=False)
 backend_args = None
@@ -38,6 +42,7 @@ train_dataset = dict(
     ann_file='nuscenes_trackmap_infos_train.pkl',
     pipeline=train_pipeline,
     queue_length=queue_length,
+    metainfo=metainfo,
     modality=input_modality,
     test_mode=False,
     backend_args=backend_args)
@@ -46,6 +51,7 @@ val_dataset = dict(
     data_root=data_root,
     ann_file='nuscenes_trackmap_infos_val.pkl',
     pipeline=test_pipeline,
+    metainfo=metainfo,
     modality=input_modality,
     test_mode=True,
     backend_args=backend_args)
@@ -70,7 +76,7 @@ test_dataloader = val_dataloader
 
 val_evaluator = [
     dict(type='NuScenesTrackingMetric', data_root=data_root,
-         version=version, eval_set=eval_set),
+         version=version, eval_set=eval_set, classes=class_names),
     dict(type='BEVMapIoUMetric')
 ]
 test_evaluator = val_evaluator

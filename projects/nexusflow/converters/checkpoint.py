@@ -17,8 +17,10 @@ covers it; 0 for the official stage-1 layouts).
 
 Class rows: the official heads score the 10 nuScenes detection classes
 (:data:`OFFICIAL_CLASSES`); the last Linear of every ``cls_branches.*``
-keeps the rows of this project's classes (by default the 7
-:data:`~nexusflow.structures.nuscenes_meta.TRACKING_CLASSES`), in this
+keeps the rows of this project's classes (by default all 10, UniAD's
+training classes,
+:data:`~nexusflow.structures.nuscenes_meta.DETECTION_CLASSES`; a head over
+a subset, e.g. the 7 tracking classes, gets those rows), in this
 project's order. The regression rows are not touched: the track head turns
 UniAD's box code (mmdet3d 0.17 convention) into mmdet3d 1.x's in code
 (:func:`~nexusflow.hosts.uniad.box_coder.uniad_codes_to_lidar`).
@@ -32,15 +34,13 @@ from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
-from ..structures.nuscenes_meta import TRACKING_CLASSES
+from ..structures.nuscenes_meta import DETECTION_CLASSES
 from .bevformer_keys import bevformer_encoder_key
 from .uniad_track_keys import is_track_decoder_key, track_decoder_key
 
 #: The official heads' classes, in their row order (BEVFormer's and UniAD's
 #: ``class_names``, mmdet3d's nuScenes detection order).
-OFFICIAL_CLASSES = ('car', 'truck', 'construction_vehicle', 'bus', 'trailer',
-                    'barrier', 'motorcycle', 'bicycle', 'pedestrian',
-                    'traffic_cone')
+OFFICIAL_CLASSES = DETECTION_CLASSES
 KINDS = ('bevformer', 'uniad')
 #: Where each official file comes from, and the converted file the configs
 #: load (``ckpts/<converted>``).
@@ -131,7 +131,7 @@ class CheckpointConversion(NamedTuple):
         return sum(len(keys) for keys in self.dropped.values())
 
 
-def class_rows(classes: Sequence[str] = TRACKING_CLASSES) -> List[int]:
+def class_rows(classes: Sequence[str] = DETECTION_CLASSES) -> List[int]:
     """Rows of the official class branches that hold ``classes``.
 
     Args:
@@ -194,7 +194,7 @@ def official_key(key: str) -> Optional[str]:
 def convert_official_state_dict(
         state_dict: Mapping[str, Tensor],
         kind: str,
-        classes: Sequence[str] = TRACKING_CLASSES) -> CheckpointConversion:
+        classes: Sequence[str] = DETECTION_CLASSES) -> CheckpointConversion:
     """Converts an official BEVFormer / UniAD state dict.
 
     Args:
@@ -280,7 +280,7 @@ def _plain_meta(meta) -> dict:
 def convert_checkpoint_file(src: str,
                             dst: str,
                             kind: str,
-                            classes: Sequence[str] = TRACKING_CLASSES,
+                            classes: Sequence[str] = DETECTION_CLASSES,
                             allow_unmapped: bool = False
                             ) -> Tuple[CheckpointConversion, List[str]]:
     """Converts an official checkpoint file; never overwrites ``dst``.

@@ -9,7 +9,8 @@ from mmdet3d.datasets import Det3DDataset
 from mmdet3d.registry import DATASETS
 from mmdet3d.structures import LiDARInstance3DBoxes
 from ..structures.can_bus import CAN_BUS_DIMS, can_bus_vector
-from ..structures.nuscenes_meta import MAP_CLASSES, TRACKING_CLASSES
+from ..structures.nuscenes_meta import DETECTION_CLASSES, MAP_CLASSES
+from ..structures.poses import ego_velocity
 
 
 @DATASETS.register_module()
@@ -25,14 +26,20 @@ class NuScenesTrackMapDataset(Det3DDataset):
     ``queue_length == 1``) returns single frames, in scene and time order.
 
     The info ``instances`` hold 9-dim LiDAR boxes ``(x, y, z_bottom, l, w,
-    h, yaw, vx, vy)``, tracking labels over :data:`TRACKING_CLASSES`, stable
-    ``instance_id`` ints and ``num_lidar_pts``; ``map_masks`` holds the
+    h, yaw, vx, vy)``, labels over the 10 :data:`DETECTION_CLASSES` (UniAD
+    trains on all ten; ``metainfo=dict(classes=...)`` picks a subset, e.g.
+    the 7 tracking classes), stable ``instance_id`` ints and
+    ``num_lidar_pts``; ``map_masks`` holds the
     packed ``(4, H, W)`` map GT. Each sample gets
     ``task_mask = {'track': bool, 'map': bool}`` (True where that GT is
     present; the domain-split wrapper sets it) and BEVFormer's absolute
     18-value ``can_bus`` vector (float64; see
     :mod:`nexusflow.structures.can_bus`), from the info or, for infos made
     before it was recorded, from ``ego2global`` with zero CAN-bus values.
+    ``ego_velocity`` ``(2, )`` is the ego vehicle's velocity in the LiDAR
+    frame, from the ego positions of this and the next key frame (the last
+    frame of a scene repeats the one before), as UniAD derives the ego
+    (SDC) box it supervises its ego query with.
 
     Args:
         data_root (str): data root; info paths are relative to it.
@@ -50,7 +57,7 @@ class NuScenesTrackMapDataset(Det3DDataset):
             unlabeled track task); the domain-split wrapper turns it off.
         **kwargs: passed to :class:`Det3DDataset`.
     """
-    METAINFO = dict(classes=TRACKING_CLASSES, map_classes=MAP_CLASSES)
+    METAINFO = dict(classes=DETECTION_CLASSES, map_classes=MAP_CLASSES)
 
     def __init__(self,
                  data_root: Optional[str] = None,
@@ -98,9 +105,19 @@ class NuScenesTrackMapDataset(Det3DDataset):
                 f'dataset={meta.get("dataset")!r}, expected '
                 f'\'nuscenes_trackmap\'; pass the nuscenes_trackmap_infos_*'
                 f'.pkl files, not the stock nuscenes_infos_*.pkl')
+        raw_classes = tuple(meta.get('classes', ()))
+        if raw_classes != tuple(self.METAINFO['classes']):
+            raise ValueError(
+                f'NuScenesTrackMapDataset: {self.ann_file} labels the classes '
+                f'{list(raw_classes)} (info_version '
+                f'{meta.get("info_version", "?")}); this version expects '
+                f'{list(self.METAINFO["classes"])}: rerun python '
+                f'tools/create_data.py nuscenes for these infos')
         for key, value in meta.items():
             self._metainfo.setdefault(key, value)
-        return [self.parse_data_info(info) for info in raw['data_list']]
+        data_list = [self.parse_data_info(info) for info in raw['data_list']]
+        _add_ego_velocities(data_list)
+        return data_list
 
     def parse_data_info(self, info: dict) -> dict:
         info = super().parse_data_info(info)
@@ -237,3 +254,17 @@ def stack_frames(frames: Sequence[dict]) -> dict:
         inputs[key] = torch.stack(values) if same_shape else values
     return dict(inputs=inputs,
                 data_samples=[frame['data_samples'] for frame in frames])
+
+
+def _add_ego_velocities(data_list: List[dict]) -> None:
+    """Sets each frame's ``ego_velocity`` from the next frame of its scene
+    (the previous one's at a scene end; zero for one-frame scenes)."""
+    for i, info in enumerate(data_list):
+        info['ego_velocity'] = np.zeros(2)
+        nxt = data_list[i + 1] if i + 1 < len(data_list) else None
+        if nxt is not None and nxt['scene_token'] == info['scene_token']:
+            info['ego_velocity'] = ego_velocity(
+                info['ego2global'], nxt['ego2global'], info['lidar2global'],
+                nxt['timestamp'] - info['timestamp'])
+        elif i and data_list[i - 1]['scene_token'] == info['scene_token']:
+            info['ego_velocity'] = data_list[i - 1]['ego_velocity']

@@ -14,7 +14,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
 from mmdet3d.registry import METRICS
-from ..structures.nuscenes_meta import TRACKING_CLASSES
+from ..structures.nuscenes_meta import DETECTION_CLASSES, TRACKING_CLASSES
 from .domains import DEFAULT_DOMAINS, check_domains, get_meta, match_domains
 from .nuscenes_boxes import lidar_boxes_to_global
 from .nuscenes_splits import (SceneInfo, check_version_dir, load_scenes,
@@ -61,8 +61,13 @@ class NuScenesTrackingMetric(BaseMetric):
             ``'mini_val'``...), a custom split from
             ``<data_root>/<version>/splits.json``, or explicit scene names.
             Defaults to 'val'.
-        classes (Sequence[str]): tracking class of each label index, all in
-            the devkit's 7 tracking classes. Defaults to TRACKING_CLASSES.
+        classes (Sequence[str], optional): class name of each label index,
+            devkit detection classes with at least one tracking class (e.g.
+            the 10 classes UniAD trains on); tracks of the non-tracking
+            classes (barrier, traffic cone, construction vehicle) are not
+            scored, as in the devkit. Defaults to the dataset's classes
+            (``dataset_meta``, as mmdet3d's metrics do), else
+            TRACKING_CLASSES.
         domains (dict[str, list[str]], optional): ``{name: [fnmatch patterns
             over log.location]}``; ``None`` or ``{}`` evaluates overall only.
         jsonfile_prefix (str, optional): folder to keep the result json and
@@ -84,7 +89,7 @@ class NuScenesTrackingMetric(BaseMetric):
                  data_root: str,
                  version: str = 'v1.0-trainval',
                  eval_set: Union[str, Sequence[str]] = 'val',
-                 classes: Sequence[str] = TRACKING_CLASSES,
+                 classes: Optional[Sequence[str]] = None,
                  domains: Optional[Mapping[str, Sequence[str]]] = (
                      DEFAULT_DOMAINS),
                  jsonfile_prefix: Optional[str] = None,
@@ -101,10 +106,8 @@ class NuScenesTrackingMetric(BaseMetric):
 
         owner = type(self).__name__
         check_version_dir(data_root, version, owner)
-        unknown = [c for c in classes if c not in TRACKING_CLASSES]
-        if not classes or unknown:
-            raise ValueError(f'{owner}: classes {unknown or classes} are not '
-                             f'devkit tracking classes {TRACKING_CLASSES}')
+        if classes is not None:
+            _check_classes(owner, classes)
         if format_only and jsonfile_prefix is None:
             raise ValueError(f'{owner}: format_only=True needs '
                              f'jsonfile_prefix to keep the result json')
@@ -112,7 +115,7 @@ class NuScenesTrackingMetric(BaseMetric):
         self.version = version
         self.eval_set = eval_set if isinstance(eval_set, str) else list(
             eval_set)
-        self.classes = tuple(classes)
+        self._classes = None if classes is None else tuple(classes)
         self.domains = check_domains(owner, domains)
         self.jsonfile_prefix = jsonfile_prefix
         self.format_only = format_only
@@ -125,6 +128,16 @@ class NuScenesTrackingMetric(BaseMetric):
             use_map=False,
             use_external=False)
         self.verbose = verbose
+
+    @property
+    def classes(self) -> tuple:
+        """Class name of each label index."""
+        if self._classes is None:
+            meta = self.dataset_meta or {}
+            classes = tuple(meta.get('classes') or TRACKING_CLASSES)
+            _check_classes(type(self).__name__, classes)
+            self._classes = classes
+        return self._classes
 
     # ------------------------------------------------------------------ #
     # process: LiDAR tracks -> compact global boxes
@@ -172,7 +185,9 @@ class NuScenesTrackingMetric(BaseMetric):
                 and np.isfinite(arrays['scores_3d']).all()):
             raise ValueError(f'{owner}: sample {token!r} has non-finite '
                              f'boxes or scores in pred_track_3d')
-        keep = arrays['scores_3d'] >= self.score_thr
+        tracked = np.array([name in TRACKING_CLASSES
+                            for name in self.classes])
+        keep = (arrays['scores_3d'] >= self.score_thr) & tracked[labels]
         lidar2global = get_meta(sample, 'lidar2global', owner)
         try:
             glob = lidar_boxes_to_global(boxes[torch.from_numpy(keep)],
@@ -283,7 +298,7 @@ class NuScenesTrackingMetric(BaseMetric):
             rotation=[1.0, 0.0, 0.0, 0.0],
             velocity=[0.0, 0.0],
             tracking_id='-1',
-            tracking_name=self.classes[0],
+            tracking_name=TRACKING_CLASSES[0],
             tracking_score=0.0)
         return {**results, token: [far]}
 
@@ -385,3 +400,11 @@ class NuScenesTrackingMetric(BaseMetric):
                     {key_prefix + k: v
                      for k, v in summary.items()})
         return metrics
+
+
+def _check_classes(owner: str, classes: Sequence[str]) -> None:
+    unknown = [c for c in classes if c not in DETECTION_CLASSES]
+    if unknown or not set(classes) & set(TRACKING_CLASSES):
+        raise ValueError(f'{owner}: classes must be devkit detection classes '
+                         f'{DETECTION_CLASSES} including tracking classes '
+                         f'{TRACKING_CLASSES}, got {tuple(classes)}')

@@ -12,8 +12,13 @@ TABLES = ('category', 'attribute', 'visibility', 'instance', 'sensor',
 # The six camera channels, in the order of the devkit and of mmdet3d's infos.
 CAMERAS = ('CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK',
            'CAM_BACK_LEFT', 'CAM_BACK_RIGHT')
-# The devkit's tracking classes; ``bbox_label_3d`` in the track + map infos
-# indexes this tuple.
+# The devkit's 10 detection classes in mmdet3d's (and UniAD's) order;
+# ``bbox_label_3d`` in the track + map infos indexes this tuple. UniAD trains
+# its track head on all ten.
+DETECTION_CLASSES = ('car', 'truck', 'construction_vehicle', 'bus',
+                     'trailer', 'barrier', 'motorcycle', 'bicycle',
+                     'pedestrian', 'traffic_cone')
+# The devkit's 7 tracking classes (what AMOTA scores), a subset of the above.
 TRACKING_CLASSES = ('car', 'truck', 'bus', 'trailer', 'motorcycle',
                     'bicycle', 'pedestrian')
 # Layers of the rasterized BEV map GT, in channel order (UniAD's classes).

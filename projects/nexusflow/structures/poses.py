@@ -117,3 +117,24 @@ def rigid_inverse(mat: np.ndarray) -> np.ndarray:
     out[:3, :3] = mat[:3, :3].T
     out[:3, 3] = -mat[:3, :3].T @ mat[:3, 3]
     return out
+
+
+def ego_velocity(ego2global: np.ndarray, next_ego2global: np.ndarray,
+                 lidar2global: np.ndarray, dt: float) -> np.ndarray:
+    """The ego vehicle's ground velocity between two key frames, in the
+    first frame's LiDAR axes (UniAD's SDC velocity).
+
+    Args:
+        ego2global (np.ndarray): ``(4, 4)`` ego pose of the frame.
+        next_ego2global (np.ndarray): ``(4, 4)`` ego pose of the next frame.
+        lidar2global (np.ndarray): ``(4, 4)`` LiDAR pose of the frame.
+        dt (float): seconds between the frames.
+
+    Returns:
+        np.ndarray: ``(2, )`` ``(vx, vy)`` in m/s; zero when ``dt <= 0``.
+    """
+    if dt <= 0:
+        return np.zeros(2)
+    shift = (np.asarray(next_ego2global, dtype=np.float64)[:3, 3] -
+             np.asarray(ego2global, dtype=np.float64)[:3, 3]) / dt
+    return (np.asarray(lidar2global, dtype=np.float64)[:3, :3].T @ shift)[:2]

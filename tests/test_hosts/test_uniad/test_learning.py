@@ -27,6 +27,8 @@ def evaluate(model, dataset, infos) -> dict:
                            eval_set='mini_val', domains=None)),
         METRICS.build(dict(type='BEVMapIoUMetric'))
     ]
+    for metric in metrics:
+        metric.dataset_meta = dataset.metainfo
     for index in range(len(dataset)):
         with torch.no_grad():
             out = model(**collate(model, [dataset[index]], False),

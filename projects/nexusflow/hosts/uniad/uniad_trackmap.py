@@ -13,7 +13,7 @@ from mmdet3d.registry import MODELS
 from mmdet3d.structures import Det3DDataSample
 from ...attach.task_mask import get_task_masks
 from ...structures.can_bus import can_bus_delta
-from .ego_motion import relative_pose
+from .ego_motion import ego_gt_box, relative_pose
 from .task_rasters import TrackMapRasters
 
 TASKS = ('track', 'map')
@@ -32,7 +32,8 @@ class UniADTrackMap(Base3DDetector):
     Training takes clips (``imgs`` ``(B, T, N, 3, H, W)``, ``B`` lists of
     ``T`` samples from :class:`TrackMapDataPreprocessor`); frames run in
     order, the BEV and the track queries flow from frame to frame, and
-    losses are averaged over frames. Supervision follows each sample's
+    the track losses are summed over frames (UniAD), the others averaged.
+    Supervision follows each sample's
     ``metainfo['task_mask']``: a task's loss averages over the samples
     labeled for it and never sees the others; a frame where no sample is
     labeled for a task gets exact zeros that keep that head in the graph.
@@ -271,8 +272,8 @@ class UniADTrackMap(Base3DDetector):
                 ``Det3DDataSample`` (or ``B`` samples).
 
         Returns:
-            dict[str, Tensor]: track, map (and neck) losses averaged over
-            frames.
+            dict[str, Tensor]: track losses summed over frames, map (and
+            neck) losses averaged over frames.
         """
         imgs, clips = self._as_clips(batch_inputs, batch_data_samples)
         batch, num_frames, num_cams = imgs.shape[:3]
@@ -288,6 +289,7 @@ class UniADTrackMap(Base3DDetector):
             bev, prev2curr = self._bev(imgs[:, t], meta, prev)
             losses, track_feat, tracks, track_outs = self._track_losses(
                 bev, samples, masks, tracks, prev2curr, meta, prev)
+            track_keys = set(losses)
             map_losses, map_feat, map_logits = self._map_losses(
                 bev, samples, masks)
             losses.update(map_losses)
@@ -303,42 +305,72 @@ class UniADTrackMap(Base3DDetector):
                         lidar2global=meta['lidar2global'],
                         timestamp=meta['timestamp'],
                         can_bus=meta['can_bus'])
-        return {key: value / num_frames for key, value in totals.items()}
+        # UniAD sums the track losses over the clip's frames; the other
+        # terms are per-frame means.
+        return {key: value if key in track_keys else value / num_frames
+                for key, value in totals.items()}
 
     def _track_losses(self, bev: Tensor, samples: list, masks: list,
                       tracks: list, prev2curr: Optional[Tensor], meta: dict,
                       prev: Optional[dict]) -> tuple:
         """Track losses of one frame, the query feature for the neck, the
         tracks to carry and each sample's head outputs."""
-        labeled, outputs_any, hidden, per_sample = [], None, [], []
-        next_tracks = []
+        head, frame = self.track_head, []
         for b, sample in enumerate(samples):
             carried = tracks[b]
             if prev2curr is not None:
                 dt = meta['timestamp'][b] - prev['timestamp'][b]
-                carried = self.track_head.propagate(carried, prev2curr[b], dt)
-            instances, outputs = self.track_head(bev[b:b + 1], carried)
-            hidden.append(outputs['hidden'])
-            per_sample.append(outputs)
-            outputs_any = outputs
+                carried = head.propagate(carried, prev2curr[b], dt)
+            instances, outputs = head(bev[b:b + 1], carried)
+            targets = None
             if masks[b]['track']:
-                losses, obj_ids = self.track_head.loss(
-                    instances, outputs, sample.gt_instances_3d)
-                labeled.append(losses)
-                instances.obj_ids = obj_ids
-                next_tracks.append(self.track_head.next_tracks(
-                    instances, outputs, obj_ids >= 0))
-            else:
+                targets = head.targets(instances, outputs,
+                                       sample.gt_instances_3d,
+                                       self._ego_box(sample, bev.device))
+            frame.append((instances, outputs, targets))
+        num_layers = len(frame[0][1]['cls_scores'])
+        counts = bev.new_zeros(num_layers, 2)
+        for _, _, targets in frame:
+            if targets is not None:
+                counts = counts + targets['counts']
+        # Collective: every process runs it once per frame, labeled or not.
+        norms = head.normalizers(counts)
+        labeled, next_tracks = [], []
+        for (instances, outputs, targets), sample in zip(frame, samples):
+            if targets is None:
                 # No labels: nothing to assign, so nothing is carried.
-                next_tracks.append(self.track_head.empty_tracks(bev.device))
+                next_tracks.append(head.empty_tracks(bev.device))
+                continue
+            labeled.append(head.loss(outputs, targets, norms))
+            next_tracks.append(head.carry(instances, outputs, targets,
+                                          sample.gt_instances_3d))
         if labeled:
-            losses = {key: sum(item[key] for item in labeled) / len(labeled)
+            losses = {key: sum(item[key] for item in labeled)
                       for key in labeled[0]}
         else:
-            losses = self.track_head.zero_loss(outputs_any)
+            losses = head.zero_loss(frame[0][1])
         losses['loss_track_cls'] = losses['loss_track_cls'] + \
-            self.track_head.parameter_tie()
+            head.parameter_tie()
+        per_sample = [outputs for _, outputs, _ in frame]
+        hidden = [outputs['hidden'] for outputs in per_sample]
         return losses, _pad_queries(hidden), next_tracks, per_sample
+
+    def _ego_box(self, sample: Det3DDataSample,
+                 device) -> Optional[Tensor]:
+        """UniAD's ego-box target of a sample (None without ego query)."""
+        if not self.track_head.with_ego_query:
+            return None
+        meta = sample.metainfo
+        for key in ('lidar2ego', 'ego_velocity'):
+            if key not in meta:
+                raise ValueError(
+                    f'UniADTrackMap: sample {meta.get("token", "?")} has no '
+                    f'metainfo {key!r}, which the ego query\'s target needs; '
+                    f'load it with NuScenesTrackMapDataset and pack it with '
+                    f'PackTrackMapInputs')
+        return ego_gt_box(torch.as_tensor(np.asarray(meta['lidar2ego'])),
+                          torch.as_tensor(np.asarray(meta['ego_velocity']))
+                          ).to(device)
 
     def _map_losses(self, bev: Tensor, samples: list, masks: list
                     ) -> Tuple[Dict[str, Tensor], Tensor, Tensor]:
