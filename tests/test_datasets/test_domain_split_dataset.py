@@ -13,7 +13,7 @@ STOCK_CLASSES = ('car', 'truck', 'trailer', 'bus', 'construction_vehicle',
                  'bicycle', 'motorcycle', 'pedestrian', 'traffic_cone',
                  'barrier')
 TRACKMAP_PIPELINE = [
-    dict(type='LoadTrackMapAnnotations'),
+    dict(type='LoadTrackMapAnnotations', with_map_instances=True),
     dict(type='PackTrackMapInputs', keys=['gt_bboxes_3d', 'gt_labels_3d'])
 ]
 
@@ -61,14 +61,17 @@ def test_paper_split_over_every_sample(synthetic_nuscenes_infos, split,
             assert len(ann['gt_bboxes_3d']) == 0 and ann['instances'] == []
             assert len(out.gt_instances_3d) == 0
             assert out.gt_map.masks.sum() > 0
+            assert len(out.gt_map_instances) > 0
         else:  # track labels only: no map GT survives anywhere
             assert 'map_masks' not in info and 'gt_map' not in out
+            assert 'map_instances' not in info
+            assert 'gt_map_instances' not in out
             assert len(out.gt_instances_3d) >= 7
     assert cities == {True, False}
     # The wrapped dataset itself holds the stripped infos too.
     inner = dataset.dataset
-    assert all('map_masks' not in inner.get_data_info(i)
-               for i in range(len(inner))
+    assert all(not {'map_masks', 'map_instances'} & set(
+        inner.get_data_info(i)) for i in range(len(inner))
                if inner.get_data_info(i)['location'] != 'boston-seaport')
 
 
@@ -153,6 +156,7 @@ def test_random_ratio_masks(synthetic_nuscenes_infos):
         mask = info['task_mask']
         assert (len(info['instances']) > 0) == mask['track']
         assert ('map_masks' in info) == mask['map']
+        assert ('map_instances' in info) == mask['map']
     # The wrapper draws with its seed (the draw itself is tested in
     # test_domain_split_rules).
     draw = dataset._masks(['boston-seaport'] * 50)
@@ -175,6 +179,7 @@ def test_unserialized_dataset_holds_the_stripped_infos(
         info = inner.get_data_info(index)
         assert info['task_mask'] == dataset.task_mask(index)
         assert ('map_masks' in info) == info['task_mask']['map']
+        assert ('map_instances' in info) == info['task_mask']['map']
         assert (len(info['instances']) > 0) == info['task_mask']['track']
 
 

@@ -8,7 +8,8 @@ from mmdet3d.structures import Det3DDataSample, LiDARInstance3DBoxes
 from nexusflow.datasets.domain_split_rules import normalize_tasks
 from nexusflow.datasets.domain_split_stripping import (select_rows,
                                                        set_task_mask,
-                                                       strip_unlabeled)
+                                                       strip_unlabeled,
+                                                       with_companions)
 
 # Raw labels index RAW; the dataset's parsed labels index CLASSES.
 RAW = ('car', 'pedestrian', 'barrier')
@@ -24,8 +25,10 @@ def make_info():
     ann = dict(gt_bboxes_3d=LiDARInstance3DBoxes(torch.arange(21.).view(3, 7)),
                gt_labels_3d=labels, num_lidar_pts=torch.tensor([5, 6, 7]),
                names=['car', 'pedestrian', 'ignored'],
-               instances=list(instances), map_masks='ann', scalar=3)
+               instances=list(instances), map_masks='ann',
+               map_instances='ann', scalar=3)
     return dict(instances=list(instances), map_masks='packed',
+                map_instances='polylines',
                 cam_instances=dict(CAM_FRONT=list(instances)),
                 ann_info=ann)
 
@@ -34,6 +37,8 @@ def test_labeled_tasks_keep_everything():
     info = make_info()
     strip_unlabeled(info, dict(vehicle=True, map=True), TASKS, CLASSES, RAW)
     assert info['map_masks'] == 'packed' and len(info['instances']) == 4
+    assert info['map_instances'] == 'polylines'
+    assert info['ann_info']['map_instances'] == 'ann'
     assert len(info['ann_info']['gt_labels_3d']) == 3
 
 
@@ -42,6 +47,9 @@ def test_unlabeled_class_group_and_keys_go_everywhere():
     strip_unlabeled(info, dict(vehicle=False, map=False), TASKS, CLASSES,
                     RAW)
     assert 'map_masks' not in info and 'map_masks' not in info['ann_info']
+    # The task names only the masks; their instance form goes with them.
+    assert 'map_instances' not in info
+    assert 'map_instances' not in info['ann_info']
     # Cars go; pedestrians, barriers (no task) and ignored boxes stay.
     kept = [RAW[i['bbox_label_3d']] if i['bbox_label_3d'] >= 0 else
             'ignored' for i in info['instances']]
@@ -60,7 +68,16 @@ def test_an_unlabeled_all_class_task_drops_every_box():
     info = make_info()
     strip_unlabeled(info, dict(track=False), tasks, CLASSES, RAW)
     assert info['instances'] == [] and info['map_masks'] == 'packed'
+    assert info['map_instances'] == 'polylines'
     assert len(info['ann_info']['gt_bboxes_3d']) == 0
+
+
+def test_companion_keys():
+    assert with_companions(['gt_map', 'map_masks']) == (
+        'gt_map', 'gt_map_instances', 'map_masks', 'map_instances')
+    assert with_companions(['map_instances', 'map_masks']) == (
+        'map_instances', 'map_masks')
+    assert with_companions(['other']) == ('other', )
 
 
 def test_select_rows_leaves_other_lengths_alone():

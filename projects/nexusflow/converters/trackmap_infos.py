@@ -1,8 +1,11 @@
 """Info files for :class:`NuScenesTrackMapDataset`.
 
 One record per key frame, ordered by scene and time, holding the poses, the
-six cameras, the tracking GT in the mmdet3d 1.x LiDAR box convention and the
-rasterized map GT (see :mod:`.map_raster`). Files are mmengine-style
+six cameras, the tracking GT in the mmdet3d 1.x LiDAR box convention and
+UniAD's map GT (see :mod:`.map_raster`): ``map_masks``, the packed ``(4, H,
+W)`` semantic layers, and ``map_instances``, the thing instances as packed
+pixel polylines (:meth:`.map_raster.MapPolylines.pack`). Files are
+mmengine-style
 ``dict(metainfo=..., data_list=[...])`` pickles.
 
 Box convention (mmdet3d >= 1.0, ``LiDARInstance3DBoxes``): ``(x, y, z, l, w,
@@ -191,8 +194,12 @@ class TrackMapInfoBuilder:
                 height=cam_rec['height'], width=cam_rec['width'])
         info['instances'] = self._instances(
             sample, lidar_token, global2lidar) if with_annotations else []
-        masks = self.rasterizer.rasterize(location, lidar2global)
-        info['map_masks'] = pack_masks(masks)
+        # UniAD's map GT: thing elements around the ego pose, drivable
+        # around the LiDAR pose (see map_raster).
+        polylines = self.rasterizer.thing_polylines(location, ego2global)
+        info['map_masks'] = pack_masks(self.rasterizer.rasterize(
+            location, lidar2global, ego2global, polylines))
+        info['map_instances'] = polylines.pack()
         return info
 
     def _instances(self, sample: dict, lidar_token: str,
@@ -288,6 +295,7 @@ def create_trackmap_infos(root: str, version: str, out_dir: str,
         info_version=INFO_VERSION, classes=TRACKING_CLASSES,
         map_classes=MAP_CLASSES,
         map_canvas=dict(size=tuple(canvas_size), resolution=resolution),
+        map_gt=builder.rasterizer.describe(),
         box_convention='LiDAR (x, y, z_bottom, l, w, h, yaw, vx, vy)')
     os.makedirs(out_dir, exist_ok=True)
     paths = {}

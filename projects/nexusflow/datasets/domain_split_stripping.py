@@ -15,6 +15,30 @@ from .domain_split_rules import TaskMask
 
 # Info keys that hold per-instance GT in mmdet3d 1.x infos.
 ANN_KEYS = ('ann_info', 'eval_ann_info')
+# Keys holding the same labels in another form: stripping a key strips its
+# companions too, so a task that lists only the map masks (as older configs
+# do) cannot leak the map thing instances.
+COMPANION_KEYS = {
+    'map_masks': ('map_instances', ),
+    'gt_map': ('gt_map_instances', ),
+}
+
+
+def with_companions(keys: Sequence[str]) -> tuple:
+    """The keys plus their :data:`COMPANION_KEYS`, in order, once each.
+
+    Args:
+        keys (Sequence[str]): a keys task's info keys.
+
+    Returns:
+        tuple[str]: every key to strip.
+    """
+    out = []
+    for key in keys:
+        for name in (key, ) + COMPANION_KEYS.get(key, ()):
+            if name not in out:
+                out.append(name)
+    return tuple(out)
 
 
 def strip_unlabeled(info: dict, mask: TaskMask, tasks: Mapping[str, dict],
@@ -22,10 +46,10 @@ def strip_unlabeled(info: dict, mask: TaskMask, tasks: Mapping[str, dict],
                     raw_classes: Sequence[str]) -> None:
     """Removes the GT of the unlabeled tasks of one info, in place.
 
-    Key tasks lose their keys (also inside ``ann_info`` /
-    ``eval_ann_info``); instance tasks lose their boxes in ``instances``,
-    ``cam_instances`` and the parsed ``ann_info`` / ``eval_ann_info``
-    arrays.
+    Key tasks lose their keys and the keys' :data:`COMPANION_KEYS` (also
+    inside ``ann_info`` / ``eval_ann_info``); instance tasks lose their
+    boxes in ``instances``, ``cam_instances`` and the parsed ``ann_info`` /
+    ``eval_ann_info`` arrays.
 
     Args:
         info (dict): one info of the wrapped dataset.
@@ -42,7 +66,7 @@ def strip_unlabeled(info: dict, mask: TaskMask, tasks: Mapping[str, dict],
         if mask[task]:
             continue
         if spec['type'] == 'keys':
-            for key in spec['keys']:
+            for key in with_companions(spec['keys']):
                 info.pop(key, None)
                 for ann_key in ANN_KEYS:
                     if isinstance(info.get(ann_key), dict):

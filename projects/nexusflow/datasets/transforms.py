@@ -4,11 +4,11 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
-from mmengine.structures import PixelData
+from mmengine.structures import InstanceData, PixelData
 
 from mmdet3d.datasets.transforms import Pack3DDetInputs
 from mmdet3d.registry import TRANSFORMS
-from ..converters.map_raster import unpack_masks
+from ..converters.map_raster import MapPolylines, unpack_masks
 
 TRACKMAP_META_KEYS = (
     'token', 'scene_token', 'scene_name', 'location', 'timestamp',
@@ -26,15 +26,23 @@ class LoadTrackMapAnnotations(BaseTransform):
     Reads ``ann_info`` (training) or ``eval_ann_info`` (testing) as made by
     ``NuScenesTrackMapDataset`` and adds ``gt_bboxes_3d``, ``gt_labels_3d``,
     ``gt_instance_ids`` and, when the sample has map GT, ``gt_map``
-    (uint8 ``(4, H, W)``). A sample whose map GT was removed (unlabeled
-    task) gets no ``gt_map`` key at all.
+    (uint8 ``(4, H, W)``, the semantic layers) and, with
+    ``with_map_instances``, ``gt_map_instances``: UniAD's thing instances
+    as ``dict(labels=(N,) int64, masks=(N, H, W) uint8, bboxes=(N, 4)
+    float32)`` (see :mod:`nexusflow.converters.map_raster`), drawn from the
+    info's ``map_instances`` polylines. A sample whose map GT was removed
+    (unlabeled task) gets neither key.
 
     Args:
         with_map (bool): decode the map masks. Defaults to True.
+        with_map_instances (bool): also draw the thing instances (the
+            panoptic map head's targets). Defaults to False.
     """
 
-    def __init__(self, with_map: bool = True) -> None:
+    def __init__(self, with_map: bool = True,
+                 with_map_instances: bool = False) -> None:
         self.with_map = with_map
+        self.with_map_instances = with_map_instances
 
     def transform(self, results: dict) -> dict:
         ann = results.get('ann_info') or results.get('eval_ann_info')
@@ -48,10 +56,22 @@ class LoadTrackMapAnnotations(BaseTransform):
         results['gt_instance_ids'] = ann['instance_ids']
         if self.with_map and results.get('map_masks') is not None:
             results['gt_map'] = unpack_masks(results['map_masks'])
+        if self.with_map_instances and \
+                results.get('map_masks') is not None:
+            if results.get('map_instances') is None:
+                raise ValueError(
+                    f'LoadTrackMapAnnotations: sample '
+                    f'{results.get("token", "?")} has map GT but no '
+                    f'map_instances (infos written before the map thing '
+                    f'instances existed); rerun python tools/create_data.py '
+                    f'nuscenes for these infos')
+            results['gt_map_instances'] = MapPolylines.unpack(
+                results['map_instances']).instances()
         return results
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(with_map={self.with_map})'
+        return (f'{self.__class__.__name__}(with_map={self.with_map}, '
+                f'with_map_instances={self.with_map_instances})')
 
 
 @TRANSFORMS.register_module()
@@ -92,8 +112,10 @@ class PackTrackMapInputs(Pack3DDetInputs):
     On top of :class:`Pack3DDetInputs` this adds
     ``gt_instances_3d.instance_ids`` (aligned with ``bboxes_3d``),
     ``gt_map = PixelData(masks=uint8 tensor (4, H, W))`` in the order
-    divider, ped_crossing, contour, drivable (absent when the map task is
-    unlabeled), ``lidar2img`` computed from the current ``cam2img`` and
+    divider, ped_crossing, contour, drivable and ``gt_map_instances =
+    InstanceData(labels=int64 (N,), masks=uint8 (N, H, W), bboxes=float32
+    (N, 4))`` (both absent when the map task is unlabeled; the latter only
+    when loaded), ``lidar2img`` computed from the current ``cam2img`` and
     ``lidar2cam`` (so image resizing is respected) and the track + map meta
     keys, ``task_mask`` included.
 
@@ -135,6 +157,13 @@ class PackTrackMapInputs(Pack3DDetInputs):
             sample.gt_map = PixelData(
                 masks=torch.as_tensor(np.asarray(results['gt_map']),
                                       dtype=torch.uint8))
+        things = results.get('gt_map_instances')
+        if things is not None:
+            sample.gt_map_instances = InstanceData(
+                labels=torch.as_tensor(things['labels'], dtype=torch.long),
+                masks=torch.as_tensor(things['masks'], dtype=torch.uint8),
+                bboxes=torch.as_tensor(things['bboxes'],
+                                       dtype=torch.float32))
         return packed
 
 
