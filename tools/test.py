@@ -14,10 +14,12 @@ import sys
 from _bootstrap import import_nexusflow
 
 import_nexusflow()
-from nexusflow.utils.checkpoint import trusted_checkpoints
+from nexusflow.utils.checkpoint import (check_checkpoint_file,
+                                        trusted_checkpoints)
 from nexusflow.utils.errors import one_line_errors
 from nexusflow.utils.launch import (add_launch_args, build_runner,
                                     prepare_config, setup_distributed)
+from nexusflow.visualization import enable_show_dir
 
 
 def parse_args() -> argparse.Namespace:
@@ -25,6 +27,12 @@ def parse_args() -> argparse.Namespace:
                                      'model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--show-dir',
+        help='draw every test frame here (track + map models: BEV and '
+        'camera panels, a GIF per scene, the predictions for '
+        'tools/visualize.py; stock mmdet3d configs: their own '
+        'visualization hook)')
     add_launch_args(parser)
     return parser.parse_args()
 
@@ -44,8 +52,11 @@ def main() -> None:
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'error: checkpoint {args.checkpoint} does not '
                          'exist')
+    check_checkpoint_file(args.checkpoint)  # truncated / not a .pth
     cfg = prepare_config(args)
     cfg.load_from = args.checkpoint
+    if args.show_dir:
+        enable_show_dir(cfg, args.show_dir)
 
     setup_distributed(cfg)
     runner = build_runner(cfg)

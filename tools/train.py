@@ -10,7 +10,9 @@ import sys
 from _bootstrap import import_nexusflow
 
 import_nexusflow()
-from nexusflow.utils.checkpoint import trusted_checkpoints
+from nexusflow.engine import use_safe_training
+from nexusflow.utils.checkpoint import (check_checkpoint_file, find_resumable,
+                                        trusted_checkpoints)
 from nexusflow.utils.errors import one_line_errors
 from nexusflow.utils.launch import (add_launch_args, build_runner,
                                     check_load_from, prepare_config,
@@ -49,11 +51,15 @@ def main() -> None:
             raise SystemExit('error: --auto-scale-lr needs '
                              '`auto_scale_lr.base_batch_size` in the config')
         cfg.auto_scale_lr.enable = True
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+    if args.resume == 'auto':  # the newest whole checkpoint, if any
+        cfg.load_from = find_resumable(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     check_load_from(cfg)
+    if cfg.get('load_from') and '://' not in cfg.load_from:
+        check_checkpoint_file(cfg.load_from, resume=cfg.get('resume'))
+    use_safe_training(cfg)  # atomic checkpoints, no NaN/Inf updates
 
     setup_distributed(cfg)
     runner = build_runner(cfg)

@@ -9,9 +9,12 @@ the few plain-data types such checkpoints hold are allow-listed for the
 duration of the project's own loads only.
 """
 import contextlib
+import glob
 import os.path as osp
 import pickle
-from typing import Iterator
+import re
+import zipfile
+from typing import Iterator, Optional
 
 import numpy as np
 import torch
@@ -47,12 +50,15 @@ def trusted_checkpoints() -> Iterator[None]:
         yield
 
 
-def load_checkpoint_file(path: str, map_location: str = 'cpu') -> dict:
+def load_checkpoint_file(path: str, map_location: str = 'cpu',
+                         mmap: bool = False) -> dict:
     """Loads an mmengine checkpoint (or a plain state dict) safely.
 
     Args:
         path (str): the ``.pth`` file.
         map_location (str): where tensors go. Defaults to ``'cpu'``.
+        mmap (bool): map the tensors' storage instead of reading it (cheap
+            checks of big files; zip-format files only).
 
     Returns:
         dict: ``{'meta': ..., 'state_dict': ...}`` (a plain state dict is
@@ -67,12 +73,14 @@ def load_checkpoint_file(path: str, map_location: str = 'cpu') -> dict:
     try:
         with trusted_checkpoints():
             ckpt = torch.load(path, map_location=map_location,
-                              weights_only=True)
+                              weights_only=True,
+                              mmap=mmap and zipfile.is_zipfile(path))
     except Exception as err:  # truncated file, not a torch file, code
         reason = str(err).strip().splitlines()[0] if str(err) else \
             type(err).__name__
         raise ValueError(f'checkpoint {path} cannot be read as a torch '
-                         f'checkpoint ({reason})') from None
+                         f'checkpoint (truncated, or not a .pth file: '
+                         f'{reason})') from None
     if isinstance(ckpt, dict) and isinstance(ckpt.get('state_dict'), dict):
         return ckpt
     if isinstance(ckpt, dict) and ckpt and all(
@@ -81,3 +89,61 @@ def load_checkpoint_file(path: str, map_location: str = 'cpu') -> dict:
     raise ValueError(f'checkpoint {path} has no state_dict: expected an '
                      f'mmengine checkpoint (a dict with "state_dict") or a '
                      f'plain state dict')
+
+
+def check_checkpoint_file(path: str, resume: bool = False) -> None:
+    """Fails with one clear error when ``path`` is not a usable checkpoint;
+    cheap for big files (the tensors are memory-mapped, not read).
+
+    Args:
+        path (str): the ``.pth`` file.
+        resume (bool): it must be a training checkpoint (``meta`` with the
+            iteration, ``optimizer``), as ``--resume`` needs.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: truncated, not a torch file, or not a checkpoint.
+    """
+    ckpt = load_checkpoint_file(path, mmap=True)
+    if resume and not ('iter' in (ckpt.get('meta') or {}) and
+                       'optimizer' in ckpt):
+        raise ValueError(f'checkpoint {path} cannot be resumed: expected a '
+                         f'training checkpoint written by tools/train.py '
+                         f'(meta with the iteration, optimizer state), got '
+                         f'the keys {sorted(ckpt)}')
+
+
+def _step(path: str) -> int:
+    match = re.search(r'(\d+)\.pth$', path)
+    return int(match.group(1)) if match else -1
+
+
+def find_resumable(work_dir: str) -> Optional[str]:
+    """The checkpoint ``--resume`` continues from: the one
+    ``last_checkpoint`` names if it is whole, else the newest whole
+    ``iter_*.pth`` / ``epoch_*.pth`` in ``work_dir`` (a run killed while
+    writing one leaves the previous one usable).
+
+    Args:
+        work_dir (str): the run's work dir.
+
+    Returns:
+        str, optional: the checkpoint path; None when there is none.
+    """
+    from mmengine.logging import print_log
+    candidates = []
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            candidates.append(f.read().strip())
+    found = glob.glob(osp.join(work_dir, 'iter_*.pth')) + \
+        glob.glob(osp.join(work_dir, 'epoch_*.pth'))
+    candidates += sorted(found, key=_step, reverse=True)
+    for path in dict.fromkeys(c for c in candidates if c):
+        try:
+            check_checkpoint_file(path, resume=True)
+        except (FileNotFoundError, ValueError) as err:
+            print_log(f'resume: skipping {path}: {err}', logger='current')
+            continue
+        return path
+    return None
