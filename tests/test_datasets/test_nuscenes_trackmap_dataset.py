@@ -8,6 +8,8 @@ from mmengine.registry import init_default_scope
 from mmdet3d.registry import DATASETS
 from mmdet3d.structures import Det3DDataSample, LiDARInstance3DBoxes
 from nexusflow.datasets import TrackObjectRangeFilter
+from nexusflow.structures.nuscenes_meta import (DETECTION_CLASSES,
+                                                TRACKING_CLASSES)
 
 META_KEYS = ('token', 'scene_token', 'scene_name', 'location', 'timestamp',
              'frame_idx', 'lidar2ego', 'ego2global', 'lidar2global',
@@ -43,7 +45,9 @@ def test_frame_is_packed_with_all_gt_and_meta(synthetic_nuscenes_infos):
     assert gt.bboxes_3d.box_dim == 9 and len(gt) >= 7
     assert gt.instance_ids.dtype == torch.long
     assert len(set(gt.instance_ids.tolist())) == len(gt)
-    assert set(gt.labels_3d.tolist()) <= set(range(7))
+    # UniAD's 10 training classes, in the devkit's detection order.
+    assert set(gt.labels_3d.tolist()) <= set(range(10))
+    assert dataset.metainfo['classes'] == DETECTION_CLASSES
     masks = sample.gt_map.masks
     assert masks.dtype == torch.uint8 and masks.shape == (4, 200, 200)
     # The GT matches the info file (valid boxes only).
@@ -112,6 +116,45 @@ def test_wrong_info_files_fail_clearly(synthetic_nuscenes_infos, tmp_path):
                    trackmap_train=str(tmp_path / 'missing.pkl')))
     with pytest.raises(ValueError, match='queue_length must be >= 1'):
         build(synthetic_nuscenes_infos, queue_length=0)
+    # Infos of the 7-class format (info_version 1.0) must be remade.
+    data = mmengine.load(synthetic_nuscenes_infos['trackmap_train'])
+    data['metainfo'].update(classes=TRACKING_CLASSES, info_version='1.0')
+    old = tmp_path / 'seven_classes.pkl'
+    mmengine.dump(data, str(old))
+    with pytest.raises(ValueError, match='rerun python tools/create_data'):
+        build(dict(root=synthetic_nuscenes_infos['root'],
+                   trackmap_train=str(old)))
+
+
+def test_tracking_classes_subset_and_ego_velocity(synthetic_nuscenes_infos):
+    seven = build(synthetic_nuscenes_infos,
+                  metainfo=dict(classes=list(TRACKING_CLASSES)))
+    full = build(synthetic_nuscenes_infos)
+    for index in range(len(full)):
+        a = full.get_data_info(index)['ann_info']
+        b = seven.get_data_info(index)['ann_info']
+        names = [DETECTION_CLASSES[i] for i in a['gt_labels_3d']]
+        tracked = [n for n in names if n in TRACKING_CLASSES]
+        assert [TRACKING_CLASSES[i] for i in b['gt_labels_3d']] == tracked
+    # The ego velocity: the ego's displacement to the next key frame over
+    # the time between them, in the LiDAR axes; a scene's last frame
+    # repeats the one before.
+    infos = [full.get_data_info(i) for i in range(len(full))]
+    for info, nxt in zip(infos, infos[1:]):
+        if info['scene_token'] != nxt['scene_token']:
+            continue
+        shift = (nxt['ego2global'][:3, 3] - info['ego2global'][:3, 3]) / (
+            nxt['timestamp'] - info['timestamp'])
+        want = (info['lidar2global'][:3, :3].T @ shift)[:2]
+        np.testing.assert_allclose(info['ego_velocity'], want, atol=1e-9)
+        assert np.linalg.norm(want) > 0.5  # the synthetic ego drives
+    last = [i for i, (a, b) in enumerate(zip(infos, infos[1:] + [None]))
+            if b is None or b['scene_token'] != a['scene_token']]
+    for i in last:
+        np.testing.assert_array_equal(infos[i]['ego_velocity'],
+                                      infos[i - 1]['ego_velocity'])
+    sample = full[1]['data_samples']
+    assert sample.metainfo['ego_velocity'].shape == (2, )
 
 
 def test_every_frame_carries_the_absolute_can_bus(synthetic_nuscenes_infos,
