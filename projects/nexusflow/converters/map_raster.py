@@ -208,21 +208,26 @@ class MapPolylines:
             (min/max column and row of the mask, inclusive).
         """
         index = self.index_canvases()
-        labels, masks, boxes = [], [], []
-        for n, label in enumerate(self.labels):
-            mask = index[label] == n + 1
-            rows, cols = np.nonzero(mask)
-            if not len(rows):
-                continue
-            labels.append(label)
-            masks.append(mask)
-            boxes.append((cols.min(), rows.min(), cols.max(), rows.max()))
         height, width = self.canvas_size
-        return dict(
-            labels=np.asarray(labels, dtype=np.int64),
-            masks=np.asarray(masks, dtype=np.uint8).reshape(
-                -1, height, width),
-            bboxes=np.asarray(boxes, dtype=np.float32).reshape(-1, 4))
+        num = len(self.labels)
+        masks = np.zeros((num, height, width), np.uint8)
+        boxes = np.tile(np.array([width, height, -1, -1], np.int64),
+                        (num, 1))
+        # Every drawn pixel names its polyline: scatter them in one pass
+        # per class instead of comparing the canvas once per instance.
+        for canvas in index:
+            rows, cols = np.nonzero(canvas)
+            ids = canvas[rows, cols] - 1
+            masks[ids, rows, cols] = 1
+            np.minimum.at(boxes[:, 0], ids, cols)
+            np.minimum.at(boxes[:, 1], ids, rows)
+            np.maximum.at(boxes[:, 2], ids, cols)
+            np.maximum.at(boxes[:, 3], ids, rows)
+        keep = boxes[:, 2] >= 0
+        if not keep.all():  # erased by the overlap filter
+            masks = masks[keep]
+        return dict(labels=self.labels[keep], masks=masks,
+                    bboxes=boxes[keep].astype(np.float32))
 
 
 def resample_line(coords: np.ndarray, step: float) -> np.ndarray:
