@@ -30,11 +30,12 @@ model = dict(
                                 in_channels=_base_.embed_dims,
                                 out_dim=latent_dim, num_queries=4),
                 flow=dict(type='RealNVPFlow', num_layers=6)),
-            # Map: the map head's intermediate BEV feature (a dense map).
+            # Map: the panoptic map head's last decoder-layer queries (a
+            # query set of 300, what the paper aligns against the tracks).
             map=dict(
                 aggregator=dict(type='DeformableAggregator',
-                                in_channels=128, out_dim=latent_dim,
-                                num_queries=4),
+                                in_channels=_base_.embed_dims,
+                                out_dim=latent_dim, num_queries=4),
                 flow=dict(type='RealNVPFlow', num_layers=6))),
         alignment=dict(type='CentroidAlignmentLoss'),
         # Lambda is set every iteration by AlignWeightHook (below).

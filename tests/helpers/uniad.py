@@ -9,6 +9,8 @@ from mmengine.registry import init_default_scope
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(REPO, 'configs/nexusflow/uniad_domainsplit_tiny.py')
 FULL = osp.join(REPO, 'configs/nexusflow/uniad_domainsplit.py')
+PANOPTIC_TINY = osp.join(
+    REPO, 'configs/nexusflow/uniad_domainsplit_panoptic_tiny.py')
 
 
 def load_config(path: str) -> Config:
@@ -41,8 +43,13 @@ def build_dataset(cfg: Config, infos: dict, split: str = 'train',
     inner.update(data_root=infos['root'] + '/',
                  ann_file=infos[f'trackmap_{split}'])
     if split == 'train':
-        inner.update(queue_length=queue_length,
-                     pipeline=copy.deepcopy(cfg.test_pipeline))
+        # The test pipeline (no random augmentation) with the training
+        # targets: the map thing instances of the panoptic map head.
+        pipeline = copy.deepcopy(cfg.test_pipeline)
+        for step in pipeline:
+            if step['type'] == 'LoadTrackMapAnnotations':
+                step['with_map_instances'] = True
+        inner.update(queue_length=queue_length, pipeline=pipeline)
     if rules is not None:
         inner = dict(type='NuScenesDomainSplitDataset', rules=rules,
                      dataset=inner)

@@ -1,7 +1,7 @@
 """Official BEVFormer / UniAD checkpoints -> the full-size UniADTrackMap:
 synthetic state dicts laid out exactly like the official manifests (every
 key, shape and dtype), converted, checked and loaded into the full-size
-model."""
+model (UniAD's seg_head onto its panoptic map head)."""
 import json
 import os.path as osp
 
@@ -25,11 +25,16 @@ MANIFESTS = dict(bevformer='bevformer_base_manifest.json',
 # Dropped on purpose, per kind: group -> number of official tensors.
 DROPPED = dict(
     bevformer={'detection queries': 3, 'loss weights': 1},
-    uniad={'seg_head (panoptic map head)': 578, 'query_interact': 24,
+    uniad={'seg_head.bev_embedding.weight': 1, 'seg_head.reg_branches2.*': 24,
+           'seg_head.cls_thing_branches.*': 8, 'query_interact': 24,
            'memory_bank': 14, 'loss weights': 2})
-MAPPED = dict(bevformer=1085, uniad=1124)
+# UniAD: 1124 image-branch / encoder / track-decoder keys + 545 seg_head keys.
+MAPPED = dict(bevformer=1085, uniad=1669)
+SEG_HEAD_MAPPED = 545
 # Parts of the full-size model without an official counterpart.
-NOT_OFFICIAL = ('map_head.', 'neck.', 'track_head.query_update.')
+NOT_OFFICIAL = ('neck.', 'track_head.query_update.')
+# BEVFormer has no map head; UniAD stage 1 starts it from scratch.
+NOT_IN_BEVFORMER_MAP = ('map_head.', )
 # UniAD stage 1 does not load BEVFormer's detection queries either; the
 # trajectory branches are UniAD's.
 NOT_IN_BEVFORMER = ('track_head.decoder.query_embedding.',
@@ -107,12 +112,19 @@ def test_every_official_tensor_is_mapped_or_dropped_by_name(converted,
     assert len(conversion.mapping) == MAPPED[kind]
     assert len(conversion.mapping) + conversion.num_dropped == \
         len(official) == manifest(kind)['totals']['n_keys']
-    # UniAD stage 1: everything outside seg_head and the modules this
-    # project replaces is mapped.
-    if kind == 'uniad':
-        assert all(key.startswith('seg_head.') for key in
-                   conversion.dropped['seg_head (panoptic map head)'])
     target = full_model.state_dict()
+    # UniAD stage 1: every seg_head tensor inference reads lands on the
+    # panoptic map head, which then has all of its tensors.
+    if kind == 'uniad':
+        seg = {k: n for k, n in conversion.mapping.items()
+               if k.startswith('seg_head.')}
+        assert len(seg) == SEG_HEAD_MAPPED
+        assert all(name.startswith('map_head.') for name in seg.values())
+        assert sorted(seg.values()) == sorted(
+            k for k in target if k.startswith('map_head.'))
+        assert all(key.startswith('seg_head.') for group, keys in
+                   conversion.dropped.items() if group.startswith('seg_head')
+                   for key in keys)
     for key, name in conversion.mapping.items():
         value = conversion.state_dict[name]
         assert name in target, (key, name)
@@ -155,8 +167,9 @@ def test_strict_load_into_the_full_size_model(converted, full_model):
     state = conversion.state_dict
     missing, unexpected = full_model.load_state_dict(state, strict=False)
     assert unexpected == []
-    not_loaded = NOT_OFFICIAL + (NOT_IN_BEVFORMER if kind == 'bevformer'
-                                 else ())
+    not_loaded = NOT_OFFICIAL + (
+        NOT_IN_BEVFORMER + NOT_IN_BEVFORMER_MAP if kind == 'bevformer'
+        else ())
     assert missing and all(key.startswith(not_loaded) for key in missing)
     assert {p for p in not_loaded if any(k.startswith(p) for k in missing)} \
         == set(not_loaded)
@@ -171,6 +184,7 @@ def test_strict_load_into_the_full_size_model(converted, full_model):
     decoder = full_model.track_head.decoder
     if kind == 'uniad':
         decoder.load_state_dict(part('track_head.decoder.'), strict=True)
+        full_model.map_head.load_state_dict(part('map_head.'), strict=True)
     else:
         missing, unexpected = decoder.load_state_dict(
             part('track_head.decoder.'), strict=False)
@@ -255,5 +269,6 @@ def test_converted_model_runs_a_training_frame(synthetic_nuscenes_infos):
     data = collate(model, [dataset[singapore]])
     with torch.no_grad():
         losses = model(**data, mode='loss')
-    assert {'loss_track_cls', 'loss_map_mask'} <= set(losses)
+    assert {'loss_track_cls', 'loss_map_cls', 'loss_map_things'} <= set(
+        losses)
     assert all(torch.isfinite(v) for v in losses.values())

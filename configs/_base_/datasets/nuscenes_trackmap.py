@@ -23,7 +23,9 @@ train_pipeline = [
     # (filled with the preprocessor's mean: 0 after normalisation).
     dict(type='MultiViewPhotoMetricDistortion'),
     dict(type='MultiViewGridMask', prob=0.7, fill=[103.530, 116.280, 123.675]),
-    dict(type='LoadTrackMapAnnotations'),
+    # The map thing instances are the panoptic map head's targets (the
+    # dense head reads the class masks only).
+    dict(type='LoadTrackMapAnnotations', with_map_instances=True),
     # UniAD trains on the boxes inside the BEV (+-51.2 m), ids kept paired.
     dict(type='TrackObjectRangeFilter',
          point_cloud_range=[-51.2, -51.2, -5.0, 51.2, 51.2, 3.0]),

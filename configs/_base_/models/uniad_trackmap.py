@@ -1,8 +1,9 @@
 # UniAD stage 1 (track + map) at full size: ResNet-101-DCN (frozen) + FPN,
 # 6-layer BEVFormer encoder on a 200x200 x 256 BEV over +-51.2 m (it reads
 # each sample's 18-value can_bus from NuScenesTrackMapDataset), track head
-# with 900 queries and 6 decoder layers, dense map head on the 200x200 map
-# canvas.
+# with 900 queries and 6 decoder layers, UniAD's panoptic map head on the
+# 200x200 map canvas.
+_base_ = ['../map_heads/uniad_panoptic.py']
 point_cloud_range = [-51.2, -51.2, -5.0, 51.2, 51.2, 3.0]
 bev_size = (200, 200)
 map_size = (200, 200)
@@ -80,13 +81,7 @@ model = dict(
         score_thresh=0.4,
         filter_score_thresh=0.35,
         miss_tolerance=5),
-    map_head=dict(
-        type='BEVMapHead',
-        in_channels=embed_dims,
-        feat_channels=128,
-        num_classes=4,
-        out_size=map_size,
-        loss_mask=dict(type='mmdet.CrossEntropyLoss', use_sigmoid=True,
-                       loss_weight=1.0),
-        loss_dice=dict(type='mmdet.DiceLoss', use_sigmoid=True,
-                       loss_weight=1.0)))
+    # UniAD's panoptic map head (map_heads/uniad_panoptic.py): 300 queries,
+    # thing / stuff masks merged into the four class masks the map IoU
+    # scores; map_heads/dense.py holds the light dense head.
+    map_head=_base_.panoptic_map_head)

@@ -9,11 +9,13 @@ input are understood, both plain mmcv-1.x checkpoints (``state_dict`` +
 - ``uniad``: ``uniad_base_track_map.pth`` (UniAD stage 1, track + map).
 
 Every official tensor is either mapped (renamed by
-:mod:`.bevformer_keys` for the image branch and the BEV encoder and by
-:mod:`.uniad_track_keys` for the track decoder; values unchanged except the
-class rows, below), dropped on purpose (a named group: a module this project
-does not have, or that UniAD itself does not load) or unmapped (nothing
-covers it; 0 for the official stage-1 layouts).
+:mod:`.bevformer_keys` for the image branch and the BEV encoder, by
+:mod:`.uniad_track_keys` for the track decoder and by
+:mod:`.uniad_seg_keys` for UniAD's panoptic map head, ``seg_head.*`` ->
+``map_head.*``; values unchanged except the class rows, below), dropped on
+purpose (a named group: a module this project does not have, or a tensor
+UniAD itself never reads) or unmapped (nothing covers it; 0 for the
+official stage-1 layouts).
 
 Class rows: the official heads score the 10 nuScenes detection classes
 (:data:`OFFICIAL_CLASSES`); the last Linear of every ``cls_branches.*``
@@ -36,6 +38,7 @@ from torch import Tensor
 
 from ..structures.nuscenes_meta import DETECTION_CLASSES
 from .bevformer_keys import bevformer_encoder_key
+from .uniad_seg_keys import SEG_HEAD_DROPPED, seg_head_key
 from .uniad_track_keys import is_track_decoder_key, track_decoder_key
 
 #: The official heads' classes, in their row order (BEVFormer's and UniAD's
@@ -58,6 +61,7 @@ OFFICIAL_CHECKPOINTS = {
 }
 ENCODER_PREFIX = 'bev_encoder.'
 DECODER_PREFIX = 'track_head.decoder.'
+MAP_HEAD_PREFIX = 'map_head.'
 # Keys that tell the two kinds apart: BEVFormer's detection queries sit in
 # its head, UniAD's track queries at the model level.
 _SIGNATURES = {
@@ -86,10 +90,18 @@ _BEVFORMER_DROPPED: Tuple[Tuple[str, str, str], ...] = (
     ('loss weights', r'pts_bbox_head\.code_weights$',
      'a loss setting (the track head takes code_weights from its config)'),
 )
-_UNIAD_DROPPED: Tuple[Tuple[str, str, str], ...] = (
-    ('seg_head (panoptic map head)', r'seg_head\.',
-     "UniAD's panoptic SegFormer map head; this project's map head is "
-     'dense until the panoptic map head lands'),
+
+
+def _seg_group(pattern: str) -> str:
+    """A readable group name of a seg-head drop pattern, e.g.
+    ``seg_head.reg_branches2.*``."""
+    name = pattern.replace('\\.', '.').rstrip('$')
+    return name + '*' if name.endswith('.') else name
+
+
+_UNIAD_DROPPED: Tuple[Tuple[str, str, str], ...] = tuple(
+    (_seg_group(pattern), pattern, f'UniAD panoptic map head: {why}')
+    for pattern, why in SEG_HEAD_DROPPED) + (
     ('query_interact', r'query_interact\.',
      "UniAD's query interaction module; the track carry-over here is "
      'TrackQueryUpdate, a different module'),
@@ -183,8 +195,13 @@ def _drop_group(key: str, kind: str) -> Optional[str]:
 
 
 def official_key(key: str) -> Optional[str]:
-    """This project's name of one official key (image branch, BEV encoder
-    or track decoder), None if no rule maps it."""
+    """This project's name of one official key (image branch, BEV encoder,
+    track decoder or panoptic map head), None if no rule maps it."""
+    if key.startswith('seg_head.'):
+        try:
+            return seg_head_key(key, MAP_HEAD_PREFIX)
+        except KeyError:
+            return None
     name = bevformer_encoder_key(key, ENCODER_PREFIX)
     if name is None and is_track_decoder_key(key):
         name = track_decoder_key(key, DECODER_PREFIX)

@@ -56,10 +56,10 @@ def test_unlabeled_samples_get_zero_targets_and_false_flags():
     device = torch.device('cpu')
     track_targets = [rasters.track_target(boxes, device),
                      rasters.track_target(None, device)]
-    logits = torch.zeros(2, 2, 16, 8)
+    probs = torch.full((2, 2, 16, 8), 0.5)
     gt = torch.ones(2, 16, 8)
     preds, targets, labeled = rasters.build(
-        [torch.zeros(1, 8, 4)] * 2, track_targets, logits, [gt, None],
+        [torch.zeros(1, 8, 4)] * 2, track_targets, probs, [gt, None],
         [True, False], [True, False])
     assert labeled['track'].tolist() == [True, False]
     assert targets['track'][0, 0, 1, 1].item() == 1.0

@@ -43,6 +43,10 @@ def test_full_size_config_builds_and_runs_a_frame(synthetic_nuscenes_infos):
     assert len(model.bev_encoder.layers) == 6
     assert model.track_head.num_query == 900 and len(
         model.track_head.layers) == 6
+    # UniAD's panoptic map head; NexusFlow pools its 300 decoder queries.
+    assert type(model.map_head).__name__ == 'UniADPanopticMapHead'
+    assert model.map_head.num_query == 300 and model.panoptic_map
+    assert model.neck.bank.surrogates['map'].aggregator.in_channels == 256
     flows = [s.flow for s in model.neck.bank.surrogates.values()]
     assert [len(f.layers) for f in flows] == [6, 6]
     assert cfg.optim_wrapper.optimizer.type == 'AdamW'
@@ -68,7 +72,8 @@ def test_full_size_config_builds_and_runs_a_frame(synthetic_nuscenes_infos):
     data = collate(model, [clip_of(dataset, 'singapore-onenorth')])
     with torch.no_grad():
         losses = model(**data, mode='loss')
-    assert {'loss_track_cls', 'loss_map_mask', 'loss_align'} <= set(losses)
+    assert {'loss_track_cls', 'loss_map_cls', 'loss_map_things',
+            'loss_map_stuff', 'loss_align'} <= set(losses)
     assert all(torch.isfinite(v) for v in losses.values())
     assert losses['loss_track_cls'] > 0
 

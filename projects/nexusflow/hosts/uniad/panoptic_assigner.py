@@ -49,10 +49,12 @@ class PanopticMatcher:
                  giou_weight: float,
                  mask_weight: Optional[float] = None) -> None:
         self.costs = [
-            TASK_UTILS.build(dict(type='FocalLossCost', weight=cls_weight)),
-            TASK_UTILS.build(dict(type='BBoxL1Cost', weight=l1_weight,
+            # mmdet's names, whatever the default scope (mmdet3d in configs).
+            TASK_UTILS.build(dict(type='mmdet.FocalLossCost',
+                                  weight=cls_weight)),
+            TASK_UTILS.build(dict(type='mmdet.BBoxL1Cost', weight=l1_weight,
                                   box_format='xywh')),
-            TASK_UTILS.build(dict(type='IoUCost', iou_mode='giou',
+            TASK_UTILS.build(dict(type='mmdet.IoUCost', iou_mode='giou',
                                   weight=giou_weight))
         ]
         self.mask_weight = mask_weight

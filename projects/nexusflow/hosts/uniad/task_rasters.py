@@ -5,10 +5,12 @@ MTPSL and JTR compare task outputs pixel by pixel, which a set of track
 boxes does not offer. We give both tasks the same BEV grid: the track task
 becomes an object-centre heatmap (a Gaussian per box, weighted by its
 score; differentiable in the centres and the scores), the map task its
-per-class probabilities resampled to that grid. Rows follow LiDAR y (row 0
-at the smallest y), columns LiDAR x, as in the map canvas.
+per-class probabilities resampled to that grid: the dense map head's
+sigmoid, or for UniAD's panoptic head a soft union of its thing masks per
+class plus its stuff mask (:func:`panoptic_soft_masks`). Rows follow LiDAR
+y (row 0 at the smallest y), columns LiDAR x, as in the map canvas.
 """
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -60,6 +62,53 @@ def splat_centers(centers: Tensor,
     flat = (rows * width + cols)[inside]
     heat = heat.index_add(0, flat, values[inside])
     return heat.clamp(max=1.0).view(height, width)
+
+
+def panoptic_soft_masks(head, preds: Dict[str, Tensor],
+                        num_keep: Optional[int] = None,
+                        eps: float = 1e-6) -> Tensor:
+    """Differentiable per-class map probabilities of a panoptic map head.
+
+    The panoptic head's own inference (a hard, sorted paste of binarised
+    thing masks) has no gradient, so a dense regularizer gets this instead.
+    The ``num_keep`` queries with the highest class probability of the last
+    location-decoder layer (as the inference picks them) go through the
+    thing mask decoder; with ``p_qc`` a kept query's class-``c`` probability
+    and ``m_q`` its mask clamped to ``[0, 1]``, class ``c``'s plane is the
+    probability that some kept query covers the cell with class ``c``,
+    ``1 - prod_q (1 - p_qc * m_q)``. The drivable plane is the stuff
+    decoder's mask clamped to ``[0, 1]``. Gradients reach the class scores,
+    the queries, the memory and both mask decoders; only the choice of
+    queries is not differentiable.
+
+    Args:
+        head (UniADPanopticMapHead): the head (its ``decode_masks`` and
+            ``test_cfg['max_per_img']``).
+        preds (dict): the head's ``forward`` outputs (``cls_scores``,
+            ``query``, ``memory``, ``bev_hw``).
+        num_keep (int, optional): queries kept per sample; defaults to the
+            head's ``test_cfg['max_per_img']`` (at most all queries).
+        eps (float): keeps the log of the union finite. Defaults to 1e-6.
+
+    Returns:
+        Tensor: ``(B, num_things + 1, h, w)`` in ``[0, 1]`` on the BEV grid
+        ``preds['bev_hw']``: the thing classes, then drivable.
+    """
+    probs = preds['cls_scores'][-1].sigmoid()  # (B, Q, K)
+    query = preds['query']
+    keep = min(int(num_keep or head.test_cfg['max_per_img']),
+               probs.shape[1])
+    index = probs.detach().max(-1).values.topk(keep, dim=1).indices
+    query = torch.gather(query, 1,
+                         index[..., None].expand(-1, -1, query.shape[-1]))
+    probs = torch.gather(probs, 1,
+                         index[..., None].expand(-1, -1, probs.shape[-1]))
+    things, _, stuff, _, _ = head.decode_masks(preds['memory'], query)
+    # (B, K, k, h*w): query q covers a cell with class c.
+    covers = probs.transpose(1, 2)[..., None] * things.clamp(0, 1)[:, None]
+    missed = torch.log1p(-covers.clamp(max=1 - eps)).sum(2)
+    planes = torch.cat([1 - missed.exp(), stuff.clamp(0, 1)], 1)
+    return planes.unflatten(-1, tuple(preds['bev_hw']))
 
 
 class TrackMapRasters:
@@ -130,7 +179,7 @@ class TrackMapRasters:
                              align_corners=False)
 
     def build(self, track_preds: List[Tensor], track_targets: List[Tensor],
-              map_logits: Tensor, map_targets: List[Optional[Tensor]],
+              map_probs: Tensor, map_targets: List[Optional[Tensor]],
               track_labeled: Sequence[bool], map_labeled: Sequence[bool]
               ) -> Tuple[dict, dict, dict]:
         """The regularizer inputs of one frame.
@@ -138,7 +187,9 @@ class TrackMapRasters:
         Args:
             track_preds (list[Tensor]): per sample ``(1, H, W)``.
             track_targets (list[Tensor]): per sample ``(1, H, W)``.
-            map_logits (Tensor): ``(B, K, h, w)`` map head logits.
+            map_probs (Tensor): ``(B, K, h, w)`` map class probabilities
+                (any grid; resampled): the dense head's sigmoid or
+                :func:`panoptic_soft_masks`.
             map_targets (list[Tensor | None]): per sample ``(K, h', w')``
                 GT masks, None where unlabeled.
             track_labeled (Sequence[bool]): per-sample track labels.
@@ -148,8 +199,8 @@ class TrackMapRasters:
             tuple[dict, dict, dict]: ``preds``, ``targets`` and
             ``labeled`` keyed by ``track`` / ``map``.
         """
-        device = map_logits.device
-        map_pred = self.resample(map_logits.sigmoid())
+        device = map_probs.device
+        map_pred = self.resample(map_probs)
         gt_map = torch.zeros_like(map_pred)
         for b, mask in enumerate(map_targets):
             if mask is not None and map_labeled[b]:

@@ -14,7 +14,7 @@ from mmdet3d.structures import Det3DDataSample
 from ...attach.task_mask import get_task_masks
 from ...structures.can_bus import can_bus_delta
 from .ego_motion import ego_gt_box, relative_pose
-from .task_rasters import TrackMapRasters
+from .task_rasters import TrackMapRasters, panoptic_soft_masks
 
 TASKS = ('track', 'map')
 
@@ -27,7 +27,9 @@ class UniADTrackMap(Base3DDetector):
     BEVFormer-style encoder (temporal self-attention over the previous BEV
     of the same scene, aligned by ego motion, and spatial cross-attention
     into the cameras), an optional ``neck`` on the BEV, then
-    :class:`UniADTrackHead` and :class:`BEVMapHead`.
+    :class:`UniADTrackHead` and a map head: UniAD's
+    :class:`UniADPanopticMapHead` (full-size configs) or the light dense
+    :class:`BEVMapHead` (tiny configs).
 
     Training takes clips (``imgs`` ``(B, T, N, 3, H, W)``, ``B`` lists of
     ``T`` samples from :class:`TrackMapDataPreprocessor`); frames run in
@@ -45,22 +47,34 @@ class UniADTrackMap(Base3DDetector):
     through ``neck(bev)`` and, in training, ``neck.loss({'track': (queries,
     padding_mask), 'map': map_feature})`` is added per frame: the track
     head's last-layer query outputs ``(B, Q, C)`` and the map head's
-    intermediate ``(B, C', H, W)`` feature. The host knows nothing else of
-    the neck.
+    intermediate feature, the panoptic head's last decoder-layer queries
+    ``(B, num_query, C)`` (a query set, no padding) or the dense head's
+    ``(B, C', H, W)`` map. The host knows nothing else of the neck.
+
+    Map heads: one with ``target_of(sample)`` (the panoptic head) gets one
+    target per sample, None where the map is unlabeled, in a single
+    ``loss`` call per frame, so its cross-process collective runs once per
+    frame on every process whether or not it holds map labels; the others
+    get the labeled samples' ``gt_map`` masks (``zero_loss`` without any).
 
     A ``regularizer`` (``MTPSLLoss`` or ``JTRLoss``, the dense
     partial-label baselines) sees both tasks on one BEV grid of
     ``regularizer_grid`` cells (see :class:`TrackMapRasters`): the track
     task as an object-centre heatmap of the queries weighted by their
     scores (GT: the labeled boxes' centres), the map task as its class
-    probabilities (GT: the labeled masks); its shared feature is the BEV.
+    probabilities (GT: the labeled masks): the dense head's sigmoid, or the
+    panoptic head's differentiable soft masks
+    (:func:`panoptic_soft_masks`); its shared feature is the BEV.
 
     Inference runs frames one at a time in dataset order, keeping the
     previous BEV, the carried tracks and the track id counter between
     calls; a new ``scene_token`` (or a gap in ``frame_idx``) starts over.
     Each data sample gets ``pred_track_3d`` (``bboxes_3d`` LiDAR box_dim 9,
     ``scores_3d``, ``labels_3d``, ``track_ids``) and ``pred_map``
-    (``PixelData`` with ``masks`` ``(4, H, W)`` probabilities).
+    (``PixelData`` with float ``masks`` ``(4, H, W)`` on the map canvas,
+    divider, ped_crossing, contour, drivable: the dense head's
+    probabilities or the panoptic head's merged 0/1 masks; both are what
+    ``BEVMapIoUMetric`` scores).
 
     Args:
         img_backbone (dict): image backbone (e.g. ``mmdet.ResNet``).
@@ -69,7 +83,8 @@ class UniADTrackMap(Base3DDetector):
             gets each frame's CAN-bus vector as the change since the
             previous frame, from the samples' ``can_bus`` metainfo).
         track_head (dict): :class:`UniADTrackHead` config.
-        map_head (dict): :class:`BEVMapHead` config.
+        map_head (dict): :class:`UniADPanopticMapHead` or
+            :class:`BEVMapHead` config.
         neck (dict, optional): module between the BEV encoder and the
             heads; its ``forward(bev)`` must return the BEV and its
             ``loss(task_feats)`` a loss dict.
@@ -111,6 +126,9 @@ class UniADTrackMap(Base3DDetector):
         self.bev_encoder = MODELS.build(bev_encoder)
         self.track_head = MODELS.build(track_head)
         self.map_head = MODELS.build(map_head)
+        # The panoptic head takes per-sample targets (None = unlabeled).
+        self.panoptic_map = callable(getattr(self.map_head, 'target_of',
+                                             None))
         self.neck = MODELS.build(neck) if neck is not None else None
         tasks = getattr(self.neck, 'tasks', None)
         if tasks is not None and set(tasks) != set(TASKS):
@@ -232,11 +250,14 @@ class UniADTrackMap(Base3DDetector):
                     f'stripped by the dataset (NuScenesDomainSplitDataset) '
                     f'and must never reach the track loss')
             has_map = sample.get('gt_map') is not None
-            if not mask['map'] and has_map:
+            carried = [key for key in ('gt_map', 'gt_map_instances')
+                       if sample.get(key) is not None]
+            if not mask['map'] and carried:
                 raise ValueError(
                     f'UniADTrackMap: {where} has task_mask map=False but '
-                    f'carries gt_map; unlabeled GT must be stripped by the '
-                    f'dataset (NuScenesDomainSplitDataset)')
+                    f'carries {" and ".join(carried)}; unlabeled GT must be '
+                    f'stripped by the dataset (NuScenesDomainSplitDataset) '
+                    f'and must never reach the map loss')
             if mask['map'] and not has_map:
                 raise ValueError(
                     f'UniADTrackMap: {where} is labeled for map but has no '
@@ -290,12 +311,12 @@ class UniADTrackMap(Base3DDetector):
             losses, track_feat, tracks, track_outs = self._track_losses(
                 bev, samples, masks, tracks, prev2curr, meta, prev)
             track_keys = set(losses)
-            map_losses, map_feat, map_logits = self._map_losses(
+            map_losses, map_feat, map_preds = self._map_losses(
                 bev, samples, masks)
             losses.update(map_losses)
             if self.regularizer is not None:
                 losses.update(self._regularizer_losses(
-                    bev, samples, masks, track_outs, map_logits))
+                    bev, samples, masks, track_outs, map_preds))
             if self.neck is not None:
                 losses.update(self.neck.loss(dict(track=track_feat,
                                                   map=map_feat)))
@@ -373,19 +394,47 @@ class UniADTrackMap(Base3DDetector):
                           ).to(device)
 
     def _map_losses(self, bev: Tensor, samples: list, masks: list
-                    ) -> Tuple[Dict[str, Tensor], Tensor, Tensor]:
+                    ) -> Tuple[Dict[str, Tensor], Tensor, object]:
         """Map losses of one frame, the map feature for the neck and the
-        logits."""
-        logits, feat = self.map_head(bev)
+        head's outputs."""
+        preds, feat = self.map_head(bev)
+        if self.panoptic_map:
+            # One loss call per frame, labeled or not: it holds the head's
+            # collective (GT counts averaged over processes).
+            targets = [self._panoptic_target(sample, bev.device)
+                       if mask['map'] else None
+                       for sample, mask in zip(samples, masks)]
+            return self.map_head.loss(preds, targets), feat, preds
         index = [b for b, mask in enumerate(masks) if mask['map']]
         if not index:
-            return self.map_head.zero_loss(logits), feat, logits
+            return self.map_head.zero_loss(preds), feat, preds
         gt_masks = [samples[b].gt_map.masks for b in index]
-        return self.map_head.loss(logits[index], gt_masks), feat, logits
+        return self.map_head.loss(preds[index], gt_masks), feat, preds
+
+    def _panoptic_target(self, sample: Det3DDataSample, device) -> dict:
+        """The panoptic head's target of a map-labeled sample."""
+        if sample.get('gt_map_instances') is None:
+            meta = sample.metainfo
+            raise ValueError(
+                f'UniADTrackMap: sample {meta.get("token", "?")} is labeled '
+                f'for map but has no gt_map_instances, which '
+                f'{type(self.map_head).__name__} trains on; load them with '
+                f'LoadTrackMapAnnotations(with_map_instances=True) and pack '
+                f'with PackTrackMapInputs')
+        target = self.map_head.target_of(sample)
+        return dict(instances=target['instances'].to(device),
+                    drivable=target['drivable'].to(device))
+
+    def _map_probabilities(self, preds) -> Tensor:
+        """Differentiable ``(B, K, h, w)`` class probabilities of the map
+        head's outputs (the regularizers' map prediction)."""
+        if self.panoptic_map:
+            return panoptic_soft_masks(self.map_head, preds)
+        return preds.sigmoid()
 
     def _regularizer_losses(self, bev: Tensor, samples: list, masks: list,
                             track_outs: List[dict],
-                            map_logits: Tensor) -> Dict[str, Tensor]:
+                            map_preds) -> Dict[str, Tensor]:
         """The regularizer's terms of one frame, on the common BEV grid."""
         rasters, device = self.rasters, bev.device
         track_preds, track_targets = [], []
@@ -399,7 +448,8 @@ class UniADTrackMap(Base3DDetector):
         map_targets = [s.gt_map.masks if m['map'] else None
                        for s, m in zip(samples, masks)]
         preds, targets, labeled = rasters.build(
-            track_preds, track_targets, map_logits, map_targets,
+            track_preds, track_targets, self._map_probabilities(map_preds),
+            map_targets,
             [m['track'] for m in masks], [m['map'] for m in masks])
         return self.regularizer(preds, targets, labeled,
                                 dict(track=bev, map=bev))
@@ -452,9 +502,11 @@ class UniADTrackMap(Base3DDetector):
         instances, outputs = self.track_head(bev, tracks)
         results, tracks = self.track_head.predict(instances, outputs,
                                                   state['tracker'])
-        logits, _ = self.map_head(bev)
+        map_preds, _ = self.map_head(bev)
         sample.pred_track_3d = results
-        sample.pred_map = PixelData(masks=self.map_head.predict(logits)[0])
+        # Both heads give (B, 4, H, W) float masks on the canvas.
+        sample.pred_map = PixelData(
+            masks=self.map_head.predict(map_preds)[0])
         state.update(frame=frame, tracks=tracks,
                      prev=dict(bev=bev, lidar2global=meta['lidar2global'],
                                timestamp=meta['timestamp'],
