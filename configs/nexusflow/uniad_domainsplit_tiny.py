@@ -51,8 +51,7 @@ model = dict(
     # UniAD's 0.4 birth threshold, so tracks start (and are kept) lower.
     track_head=dict(embed_dims=embed_dims, num_query=50, num_layers=2,
                     num_heads=4, num_points=2, ffn_dims=64,
-                    query_update=dict(num_heads=4, ffn_dims=64,
-                                      memory_len=2),
+                    query_update=dict(num_heads=4, memory_len=2),
                     score_thresh=0.25, filter_score_thresh=0.2),
     # The light dense head instead of UniAD's panoptic one: it trains in a
     # few CPU minutes without matching (uniad_domainsplit_panoptic_tiny.py

@@ -68,7 +68,8 @@ model = dict(
         num_points=4,
         ffn_dims=512,
         pc_range=point_cloud_range,
-        query_update=dict(num_heads=8, ffn_dims=512, memory_len=4),
+        # UniAD's memory bank (4 embeddings) and query interaction module.
+        query_update=dict(num_heads=8, memory_len=4),
         loss_cls=dict(type='mmdet.FocalLoss', use_sigmoid=True, gamma=2.0,
                       alpha=0.25, loss_weight=2.0),
         loss_bbox=dict(type='mmdet.L1Loss', loss_weight=0.25),

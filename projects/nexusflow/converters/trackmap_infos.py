@@ -22,12 +22,15 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..structures.can_bus import can_bus_from_messages, can_bus_vector
-from ..structures.nuscenes_meta import CAMERAS, MAP_CLASSES, TRACKING_CLASSES
+from ..structures.nuscenes_meta import (CAMERAS, DETECTION_CLASSES,
+                                        MAP_CLASSES, TRACKING_CLASSES)
 from ..structures.nuscenes_tables import LocationIndex
 from ..structures.poses import rigid_inverse, transform_matrix
 from .map_raster import MapRasterizer, pack_masks
 
-INFO_VERSION = '1.0'
+# 1.1: boxes of all 10 detection classes (``bbox_label_3d`` indexes
+# DETECTION_CLASSES); 1.0 held the 7 tracking classes only.
+INFO_VERSION = '1.1'
 
 
 def devkit_box_to_lidar(box) -> np.ndarray:
@@ -67,16 +70,17 @@ def lidar_box_to_devkit(bbox: Sequence[float], name: str = '',
                token=token, velocity=velocity)
 
 
-def tracking_name(category: str) -> Optional[str]:
-    """The devkit's tracking class of a category, None if untracked.
+def detection_name(category: str) -> Optional[str]:
+    """The devkit's detection class of a category, None if not detected.
 
-    Tracking classes are the detection classes minus the static ones, so
-    this goes through the detection mapping, which unlike the tracking
-    module does not import motmetrics.
+    Args:
+        category (str): nuScenes category name.
+
+    Returns:
+        str | None: one of :data:`DETECTION_CLASSES`.
     """
     from nuscenes.eval.detection.utils import category_to_detection_name
-    name = category_to_detection_name(category)
-    return name if name in TRACKING_CLASSES else None
+    return category_to_detection_name(category)
 
 
 class TrackMapInfoBuilder:
@@ -209,7 +213,7 @@ class TrackMapInfoBuilder:
         instances = []
         for box in boxes:
             ann = nusc.get('sample_annotation', box.token)
-            name = tracking_name(ann['category_name'])
+            name = detection_name(ann['category_name'])
             if name is None:
                 continue
             velocity = nusc.box_velocity(box.token)
@@ -218,9 +222,10 @@ class TrackMapInfoBuilder:
             bbox = np.concatenate([devkit_box_to_lidar(box), velocity[:2]])
             instances.append(dict(
                 bbox_3d=bbox.tolist(),
-                bbox_label_3d=TRACKING_CLASSES.index(name),
+                bbox_label_3d=DETECTION_CLASSES.index(name),
                 instance_id=nusc.getind('instance', ann['instance_token']),
-                instance_token=ann['instance_token'], tracking_name=name,
+                instance_token=ann['instance_token'],
+                tracking_name=name if name in TRACKING_CLASSES else None,
                 num_lidar_pts=int(ann['num_lidar_pts']),
                 num_radar_pts=int(ann['num_radar_pts']),
                 bbox_3d_isvalid=bool(ann['num_lidar_pts'] +
@@ -292,7 +297,7 @@ def create_trackmap_infos(root: str, version: str, out_dir: str,
     by_name = {scene['name']: scene for scene in nusc.scene}
     metainfo = dict(
         dataset='nuscenes_trackmap', version=version,
-        info_version=INFO_VERSION, classes=TRACKING_CLASSES,
+        info_version=INFO_VERSION, classes=DETECTION_CLASSES,
         map_classes=MAP_CLASSES,
         map_canvas=dict(size=tuple(canvas_size), resolution=resolution),
         map_gt=builder.rasterizer.describe(),

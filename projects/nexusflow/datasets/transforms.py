@@ -16,7 +16,7 @@ TRACKMAP_META_KEYS = (
     'lidar2cam', 'lidar2img', 'task_mask', 'sample_idx', 'img_path',
     'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'box_mode_3d',
     'box_type_3d', 'num_views', 'ori_cam2img', 'lidar_path', 'num_pts_feats',
-    'can_bus')
+    'can_bus', 'ego_velocity')
 
 
 @TRANSFORMS.register_module()

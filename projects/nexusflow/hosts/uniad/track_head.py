@@ -207,6 +207,8 @@ class UniADTrackHead(BaseModule):
                                device=query.device),
             misses=torch.zeros(num, dtype=torch.long, device=query.device),
             iou=query.new_zeros(num),
+            save_period=torch.zeros(num, dtype=torch.long,
+                                    device=query.device),
             memory=memory.to(query.dtype), memory_pad=memory_pad,
             codes=query.new_zeros(num, CODE_SIZE))
 
@@ -337,9 +339,14 @@ class UniADTrackHead(BaseModule):
             reference points and box codes.
         """
         kept = instances[keep]
+        save = None  # training: every track saves to its memory
+        if not self.training:
+            scores = outputs['cls_scores'][-1][keep].detach().sigmoid()
+            save, kept.save_period = self.query_update.save_mask(
+                scores.max(-1)[0], kept.save_period)
         query, memory, memory_pad = self.query_update(
             kept.query, outputs['hidden'][keep], kept.memory,
-            kept.memory_pad)
+            kept.memory_pad, save)
         kept.query = query
         kept.memory = memory
         kept.memory_pad = memory_pad
