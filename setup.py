@@ -36,6 +36,11 @@ setup(
     package_dir={'': 'projects'},
     packages=find_packages('projects'),
     install_requires=read_requirements('runtime.txt', 'openmmlab.txt'),
-    extras_require={'tests': read_requirements('tests.txt')},
+    extras_require={
+        'tests': read_requirements('tests.txt'),
+        # Training curves through mmengine's TensorboardVisBackend (the
+        # configs add it when tensorboard is importable).
+        'tensorboard': ['tensorboard>=2.9'],
+    },
     zip_safe=False,
 )

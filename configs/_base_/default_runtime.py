@@ -19,6 +19,17 @@ env_cfg = dict(
     dist_cfg=dict(backend='nccl'))
 
 log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
+
+# Training curves: mmengine's TensorboardVisBackend joins the local json
+# logs when tensorboard is installed (pip install -e ".[tensorboard]"); see
+# <work_dir>/<timestamp>/vis_data with `tensorboard --logdir work_dirs`.
+# (__import__, not an import statement: mmengine would take a config with
+# imports for a lazy-import one.)
+visualizer = dict(
+    type='Visualizer',
+    vis_backends=[dict(type='LocalVisBackend')] +
+    ([dict(type='TensorboardVisBackend')]
+     if __import__('importlib.util').util.find_spec('tensorboard') else []))
 log_level = 'INFO'
 load_from = None
 resume = False

@@ -10,6 +10,6 @@ from .version import __version__
 check_stack()
 
 from . import (analysis, attach, baselines, core, datasets,  # noqa: E402,F401
-               engine, evaluation, hosts)
+               engine, evaluation, hosts, visualization)
 
 __all__ = ['__version__']
