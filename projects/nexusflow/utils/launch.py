@@ -35,7 +35,13 @@ def load_config(path: str, options: Optional[dict] = None) -> Config:
     """
     if not osp.isfile(path):
         raise SystemExit(f'error: config file {path} does not exist')
-    cfg = Config.fromfile(path)
+    try:
+        cfg = Config.fromfile(path)
+    except FileNotFoundError as err:  # a `_base_` it names is missing
+        raise FileNotFoundError(
+            f'config {path} (or one of its _base_ files) names '
+            f'{err.filename or err} as a _base_ file, which does not exist; '
+            f'expected a config file at that path') from None
     if options:
         cfg.merge_from_dict(options)
     return cfg
