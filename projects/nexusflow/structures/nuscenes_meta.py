@@ -12,7 +12,8 @@ TABLES = ('category', 'attribute', 'visibility', 'instance', 'sensor',
 # The six camera channels, in the order of the devkit and of mmdet3d's infos.
 CAMERAS = ('CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK',
            'CAM_BACK_LEFT', 'CAM_BACK_RIGHT')
-# The devkit's 10 detection classes in mmdet3d's (and UniAD's) order;
+# The devkit's 10 detection classes in UniAD's / BEVFormer's order (their
+# ``class_names``, the official heads' class rows);
 # ``bbox_label_3d`` in the track + map infos indexes this tuple. UniAD trains
 # its track head on all ten.
 DETECTION_CLASSES = ('car', 'truck', 'construction_vehicle', 'bus',
