@@ -26,20 +26,21 @@ MANIFESTS = dict(bevformer='bevformer_base_manifest.json',
 DROPPED = dict(
     bevformer={'detection queries': 3, 'loss weights': 1},
     uniad={'seg_head.bev_embedding.weight': 1, 'seg_head.reg_branches2.*': 24,
-           'seg_head.cls_thing_branches.*': 8, 'query_interact': 24,
-           'memory_bank': 14, 'loss weights': 2})
-# UniAD: 1124 image-branch / encoder / track-decoder keys + 545 seg_head keys.
-MAPPED = dict(bevformer=1085, uniad=1669)
+           'seg_head.cls_thing_branches.*': 8, 'loss weights': 2})
+# UniAD: 1124 image-branch / encoder / track-decoder keys, 38 of the query
+# interaction module and memory bank, 545 seg_head keys.
+MAPPED = dict(bevformer=1085, uniad=1707)
 SEG_HEAD_MAPPED = 545
 # Parts of the full-size model without an official counterpart.
-NOT_OFFICIAL = ('neck.', 'track_head.query_update.')
+NOT_OFFICIAL = ('neck.', )
 # BEVFormer has no map head; UniAD stage 1 starts it from scratch.
 NOT_IN_BEVFORMER_MAP = ('map_head.', )
 # UniAD stage 1 does not load BEVFormer's detection queries either; the
 # trajectory branches are UniAD's.
 NOT_IN_BEVFORMER = ('track_head.decoder.query_embedding.',
                     'track_head.decoder.reference_points.',
-                    'track_head.decoder.traj_branches.')
+                    'track_head.decoder.traj_branches.',
+                    'track_head.query_update.')
 # Rows of a head over the 7 tracking classes only (the default head keeps
 # all 10 rows, UniAD's training classes, in the official order).
 TRACKING_ROWS = [0, 1, 3, 4, 6, 7, 8]

@@ -62,6 +62,7 @@ OFFICIAL_CHECKPOINTS = {
 ENCODER_PREFIX = 'bev_encoder.'
 DECODER_PREFIX = 'track_head.decoder.'
 MAP_HEAD_PREFIX = 'map_head.'
+QUERY_UPDATE_PREFIX = 'track_head.query_update.'
 # Keys that tell the two kinds apart: BEVFormer's detection queries sit in
 # its head, UniAD's track queries at the model level.
 _SIGNATURES = {
@@ -102,11 +103,6 @@ def _seg_group(pattern: str) -> str:
 _UNIAD_DROPPED: Tuple[Tuple[str, str, str], ...] = tuple(
     (_seg_group(pattern), pattern, f'UniAD panoptic map head: {why}')
     for pattern, why in SEG_HEAD_DROPPED) + (
-    ('query_interact', r'query_interact\.',
-     "UniAD's query interaction module; the track carry-over here is "
-     'TrackQueryUpdate, a different module'),
-    ('memory_bank', r'memory_bank\.',
-     "UniAD's track memory bank; TrackQueryUpdate holds the memory here"),
     ('later-stage heads (motion, occupancy, planning)',
      r'(motion_head|occ_head|planning_head)\.',
      'UniAD stage-2 heads; this project trains stage 1 (track + map)'),
@@ -196,12 +192,16 @@ def _drop_group(key: str, kind: str) -> Optional[str]:
 
 def official_key(key: str) -> Optional[str]:
     """This project's name of one official key (image branch, BEV encoder,
-    track decoder or panoptic map head), None if no rule maps it."""
+    track decoder, track query update or panoptic map head), None if no rule
+    maps it."""
     if key.startswith('seg_head.'):
         try:
             return seg_head_key(key, MAP_HEAD_PREFIX)
         except KeyError:
             return None
+    if key.startswith(('query_interact.', 'memory_bank.')):
+        # TrackQueryUpdate holds both under UniAD's own names.
+        return QUERY_UPDATE_PREFIX + key
     name = bevformer_encoder_key(key, ENCODER_PREFIX)
     if name is None and is_track_decoder_key(key):
         name = track_decoder_key(key, DECODER_PREFIX)
@@ -218,7 +218,7 @@ def convert_official_state_dict(
         state_dict (Mapping[str, Tensor]): the official ``state_dict``.
         kind (str): ``'bevformer'`` or ``'uniad'``.
         classes (Sequence[str]): the classes the target track head scores,
-            in its order. Defaults to the 7 tracking classes.
+            in its order. Defaults to all 10 (UniAD's training classes).
 
     Returns:
         CheckpointConversion: converted tensors and the bookkeeping.
