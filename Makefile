@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test clean-venv
+.PHONY: setup demo test fullsize clean-venv
 
 setup:
 	@bash tools/setup_env.sh
@@ -12,7 +12,12 @@ demo: setup
 	@$(PY) tools/demo.py
 
 test: setup
-	@$(PY) -m pytest $(PYTEST_ARGS) tests
+	@$(PY) -m pytest -m "not fullsize" $(PYTEST_ARGS) tests
+
+# The full-size config end to end on a CPU (a 5-frame training step and one
+# test scene; minutes and up to ~20 GB): README, "Full-size runs".
+fullsize: setup
+	@$(PY) -m pytest -m fullsize $(PYTEST_ARGS) tests
 
 clean-venv:
 	rm -rf $(VENV)

@@ -7,6 +7,9 @@ Example:
     python tools/create_synthetic_nuscenes.py --out data/synthetic_nuscenes
     python tools/create_synthetic_nuscenes.py --out data/nus_tv \
         --version v1.0-trainval --scenes 40 --samples-per-scene 20
+    # nuScenes' 1600 x 900 cameras, for the full-size UniAD configs:
+    python tools/create_synthetic_nuscenes.py --out data/nus_full \
+        --full-resolution
 """
 import argparse
 import time
@@ -15,6 +18,7 @@ from _bootstrap import import_nexusflow
 
 import_nexusflow()
 from nexusflow.testing import create_synthetic_nuscenes
+from nexusflow.testing.synthetic_nuscenes import FULL_RESOLUTION
 
 
 def parse_args() -> argparse.Namespace:
@@ -30,6 +34,9 @@ def parse_args() -> argparse.Namespace:
                         help='non-key lidar sweeps between key frames')
     parser.add_argument('--image-size', type=int, nargs=2,
                         default=(320, 180), metavar=('W', 'H'))
+    parser.add_argument('--full-resolution', action='store_true',
+                        help='cameras of %dx%d, as nuScenes (overrides '
+                        '--image-size)' % FULL_RESOLUTION)
     parser.add_argument('--seed', type=int, default=0)
     return parser.parse_args()
 
@@ -42,7 +49,8 @@ def main() -> None:
             args.out, version=args.version, num_scenes=args.scenes,
             samples_per_scene=args.samples_per_scene,
             sweeps_per_sample=args.sweeps_per_sample,
-            image_size=tuple(args.image_size), seed=args.seed)
+            image_size=FULL_RESOLUTION if args.full_resolution else tuple(
+                args.image_size), seed=args.seed)
     except (ValueError, OSError) as err:
         raise SystemExit(f'error: {err}')
     print(f'wrote a synthetic nuScenes {args.version} set ({args.scenes} '

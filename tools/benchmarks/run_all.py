@@ -6,6 +6,11 @@ defines that flag, unless ``--full``); the subprocess calls the script's
 ``_measure.ratio``) one report lists per script and setting, each with its
 goal and whether it is met, followed by the scripts that failed.
 
+Scripts that read the synthetic nuScenes set (those that name
+``SYNTHETIC_NUSCENES``) get it: when ``$SYNTHETIC_NUSCENES`` (default
+``data/synthetic_nuscenes``) holds no track + map infos yet, the README's
+two commands create it first, so a fresh clone runs every script.
+
 Example:
     python tools/benchmarks/run_all.py
     python tools/benchmarks/run_all.py --full --only overhead.py
@@ -13,6 +18,7 @@ Example:
 import argparse
 import glob
 import json
+import os
 import os.path as osp
 import runpy
 import subprocess
@@ -22,6 +28,8 @@ import time
 from typing import List, Optional, Sequence
 
 HERE = osp.dirname(osp.abspath(__file__))
+REPO = osp.dirname(osp.dirname(HERE))
+NUSCENES_ENV = 'SYNTHETIC_NUSCENES'
 
 
 def find_scripts(folder: str, only: Sequence[str] = (),
@@ -56,6 +64,39 @@ def supports_quick(path: str) -> bool:
     with open(path) as f:
         source = f.read()
     return "'--quick'" in source or '"--quick"' in source
+
+
+def needs_synthetic_nuscenes(path: str) -> bool:
+    """Whether the script reads the synthetic nuScenes set (names its
+    environment variable)."""
+    with open(path) as f:
+        return NUSCENES_ENV in f.read()
+
+
+def ensure_synthetic_nuscenes(root: str) -> None:
+    """Creates the synthetic nuScenes set and its infos at ``root`` with
+    the README's two commands, unless its track + map infos exist.
+
+    Args:
+        root (str): the data root (the tiny configs' ``data_root``).
+    """
+    if osp.isfile(osp.join(root, 'nuscenes_trackmap_infos_train.pkl')):
+        return
+    tools = osp.join(REPO, 'tools')
+    for cmd in ([osp.join(tools, 'create_synthetic_nuscenes.py'), '--out',
+                 root],
+                [osp.join(tools, 'create_data.py'), 'nuscenes', '--root',
+                 root, '--version', 'v1.0-mini', '--out', root]):
+        shown = ' '.join(osp.relpath(c, REPO) if c.startswith(REPO) else c
+                         for c in cmd)
+        print(f'creating the synthetic nuScenes set: python {shown}',
+              flush=True)
+        proc = subprocess.run([sys.executable, *cmd], cwd=REPO,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            lines = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
+            raise ValueError(f'could not create the synthetic nuScenes set '
+                             f'in {root}: {lines[-1] if lines else "?"}')
 
 
 def run_child(path: str, out: str, argv: Sequence[str]) -> None:
@@ -186,6 +227,14 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         sys.exit(f'error: {err}')
     if not scripts:
         sys.exit(f'error: no benchmark script in {args.dir}')
+    if any(needs_synthetic_nuscenes(path) for path in scripts):
+        root = os.environ.get(NUSCENES_ENV) or osp.join(
+            REPO, 'data', 'synthetic_nuscenes')
+        try:
+            ensure_synthetic_nuscenes(root)
+        except ValueError as err:
+            sys.exit(f'error: {err}')
+        os.environ[NUSCENES_ENV] = root  # the scripts' subprocesses
     results = []
     for path in scripts:
         print(f'running {osp.basename(path)} ...', flush=True)

@@ -17,7 +17,10 @@ Modules: :mod:`.plan` (scene names, locations, roads), :mod:`.map_expansion`
 :mod:`.lidar`, :mod:`.cameras`, :mod:`.tables` (records), :mod:`.scene`
 (one scene's simulation) and :mod:`.create` (the entry point).
 """
+from .cameras import FULL_RESOLUTION
 from .create import VERSIONS, create_synthetic_nuscenes
 from .plan import plan_scenes
 
-__all__ = ['VERSIONS', 'create_synthetic_nuscenes', 'plan_scenes']
+__all__ = [
+    'FULL_RESOLUTION', 'VERSIONS', 'create_synthetic_nuscenes', 'plan_scenes'
+]

@@ -25,6 +25,9 @@ ROAD_LINES = ((0.0, (0, 220, 255)), (-LANE_WIDTH, (255,) * 3),
               (LANE_WIDTH, (255,) * 3), (-ROAD_HALF_WIDTH, (200,) * 3),
               (ROAD_HALF_WIDTH, (200,) * 3))
 SKY, GROUND = (235, 206, 135), (90, 90, 90)
+# The nuScenes cameras' (width, height): what the full-size UniAD configs
+# are built for (the generator's default is a small 320 x 180).
+FULL_RESOLUTION = (1600, 900)
 
 
 def camera_intrinsic(width: int, height: int) -> np.ndarray:
