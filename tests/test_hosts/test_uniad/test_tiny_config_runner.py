@@ -1,15 +1,18 @@
-"""The tiny domain-split config trains and validates through mmengine's
-Runner on the synthetic set (AlignWeightHook, both metrics)."""
-import copy
-
+"""The tiny domain-split config and its panoptic-map-head twin train and
+validate through mmengine's Runner on the synthetic set (AlignWeightHook,
+both metrics)."""
 import pytest
 from mmengine.runner import Runner
 
+from helpers.uniad import PANOPTIC_TINY, TINY, load_config
+
 
 @pytest.mark.slow
-def test_tiny_config_trains_and_validates(tiny_cfg, synthetic_nuscenes_infos,
+@pytest.mark.parametrize('path', [TINY, PANOPTIC_TINY],
+                         ids=['dense', 'panoptic'])
+def test_tiny_config_trains_and_validates(path, synthetic_nuscenes_infos,
                                           tmp_path):
-    cfg = copy.deepcopy(tiny_cfg)
+    cfg = load_config(path)
     root = synthetic_nuscenes_infos['root'] + '/'
     cfg.train_dataloader.dataset.dataset.data_root = root
     cfg.val_dataloader.dataset.data_root = root
@@ -39,3 +42,6 @@ def test_tiny_config_trains_and_validates(tiny_cfg, synthetic_nuscenes_infos,
     assert {'val/tracking/amota', 'val/tracking/boston/ids',
             'val/map/iou_lanes', 'val/map/singapore/iou_crossing'} <= set(
                 scalars)
+    map_keys = runner.model.map_head.loss_names() if path == PANOPTIC_TINY \
+        else ['loss_map_mask', 'loss_map_dice']
+    assert {f'train/{key}' for key in map_keys} <= set(scalars)
