@@ -1,5 +1,6 @@
 """The UniAD comparison configs differ from uniad_domainsplit*.py in exactly
 the way their names say."""
+import glob
 import os.path as osp
 
 import pytest
@@ -70,3 +71,28 @@ def test_tiny_variant_builds(variant):
         else:
             assert isinstance(surrogate.flow, RealNVPFlow)
             assert len(surrogate.flow.layers) == 8
+
+
+def test_full_size_configs_use_the_panoptic_map_head():
+    """Every full-size UniAD config has UniAD's panoptic map head (its
+    surrogate pools the decoder's query set); the tiny ones keep the dense
+    head, except the panoptic twin."""
+    names = sorted(osp.basename(p)[len('uniad_'):-3] for p in glob.glob(
+        osp.join(CONFIGS, 'uniad_*.py')))
+    assert 'domainsplit_panoptic_tiny' in names and len(names) == 19
+    for name in names:
+        cfg = load(name)
+        head = cfg.model.map_head
+        panoptic = not name.endswith('_tiny') or 'panoptic' in name
+        assert head.type == ('UniADPanopticMapHead' if panoptic else
+                             'BEVMapHead'), name
+        if panoptic:
+            assert head.embed_dims == cfg.model.bev_encoder.embed_dims
+            assert head.canvas_size == (200, 200)
+        if cfg.model.neck is not None:
+            width = head.embed_dims if panoptic else head.feat_channels
+            assert cfg.model.neck.surrogates.map.aggregator.in_channels == \
+                width, name
+        load_step = [s for s in cfg.train_dataloader.dataset.dataset.pipeline
+                     if s.type == 'LoadTrackMapAnnotations']
+        assert load_step[0].with_map_instances, name
