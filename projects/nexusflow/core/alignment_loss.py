@@ -59,7 +59,13 @@ def latent_centroid(latents: Dict[str, Tensor],
     Returns:
         Tensor: (B, D) centroid.
     """
-    stacked = _stack_latents('latent_centroid', latents)
+    return _centroid(_stack_latents('latent_centroid', latents), latents,
+                     weights)
+
+
+def _centroid(stacked: Tensor, latents: Dict[str, Tensor],
+              weights: Optional[Dict[str, Tensor]]) -> Tensor:
+    """:func:`latent_centroid` of the already stacked (n, B, D) latents."""
     if weights is None:
         return stacked.mean(dim=0)
     weight = _stack_weights(latents, weights)
@@ -134,7 +140,7 @@ class CentroidAlignmentLoss(_AlignmentLoss):
             Tensor: scalar, or (B,) with ``reduction='none'``.
         """
         stacked = _stack_latents(type(self).__name__, latents)
-        centroid = latent_centroid(latents, weights)
+        centroid = _centroid(stacked, latents, weights)
         per_sample = (stacked - centroid).pow(2).sum(dim=(0, 2))
         return self._reduce(per_sample)
 

@@ -24,6 +24,24 @@ def _small_mlp(in_dim: int, hidden_dim: int, out_dim: int) -> nn.Sequential:
     return mlp
 
 
+def clamp_log_scale(raw: Tensor, clamp: float) -> Tensor:
+    """``clamp * tanh(raw / clamp)``: a log-scale within (-clamp, clamp).
+
+    tanh keeps ``exp(log_s)`` within [e^-c, e^c], finite in both directions
+    however large the conditioning input, so the inverse stays exact.
+
+    Args:
+        raw (Tensor): the ``s`` network's output.
+        clamp (float): the bound c.
+
+    Returns:
+        Tensor: the log-scale, same shape.
+    """
+    if clamp == 1.0:  # the same values without two no-op passes
+        return torch.tanh(raw)
+    return clamp * torch.tanh(raw / clamp)
+
+
 class AffineCoupling(nn.Module):
     """One affine coupling layer: ``y_b = x_b * exp(log_s(x_a)) + t(x_a)``.
 
@@ -59,10 +77,7 @@ class AffineCoupling(nn.Module):
         return torch.cat(parts, dim=-1)
 
     def _scale_shift(self, cond: Tensor) -> Tuple[Tensor, Tensor]:
-        # tanh keeps exp(log_s) within [e^-c, e^c]: finite in both directions
-        # however large the conditioning input, so the inverse stays exact.
-        log_s = self.scale_clamp * torch.tanh(self.s(cond) / self.scale_clamp)
-        return log_s, self.t(cond)
+        return clamp_log_scale(self.s(cond), self.scale_clamp), self.t(cond)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         """Maps ``x`` to ``y``.

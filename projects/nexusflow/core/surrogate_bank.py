@@ -8,9 +8,12 @@ import torch
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import Tensor, nn
+from torch.nn.modules.module import (_global_forward_hooks,
+                                     _global_forward_pre_hooks)
 
 from mmdet3d.registry import MODELS
 from .alignment_loss import centroid_distances
+from .batched_surrogates import encode_batched
 
 Feature = Union[Tensor, tuple]
 
@@ -43,6 +46,11 @@ class SurrogateBank(BaseModule):
             ``dict(type='CentroidAlignmentLoss')``.
         align_weight (float): lambda, the multiplier of the alignment loss;
             0 disables alignment. Defaults to 1.0.
+        batched (bool): run the tasks' surrogates together where their
+            shapes allow (:mod:`.batched_surrogates`): the same latents to
+            float rounding in far fewer ops. False runs each surrogate
+            module on its own. Either way the parameters live in the
+            per-task modules. Defaults to True.
         init_cfg (dict, optional): mmengine initialisation config.
     """
 
@@ -50,6 +58,7 @@ class SurrogateBank(BaseModule):
                  surrogates: Dict[str, dict],
                  alignment: dict,
                  align_weight: float = 1.0,
+                 batched: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if not isinstance(surrogates, dict) or not surrogates:
@@ -65,6 +74,7 @@ class SurrogateBank(BaseModule):
                              f'the same latent size, got {dims}')
         self.alignment = MODELS.build(alignment)
         self.align_weight = align_weight
+        self.batched = batched
         self.nonfinite_steps = 0  # steps whose alignment was dropped
 
     @property
@@ -104,6 +114,9 @@ class SurrogateBank(BaseModule):
             dict[str, Tensor]: ``{task: (B, D)}``.
         """
         self.check_tasks(feats, 'feature')
+        if self.batched and len(self.surrogates) > 1 and \
+                not self._hooked() and not self._autocast():
+            return encode_batched(self.surrogates, feats)
         latents = {}
         for task, surrogate in self.surrogates.items():
             feat = feats[task]
@@ -113,6 +126,29 @@ class SurrogateBank(BaseModule):
             except ValueError as err:
                 raise ValueError(f'surrogate {task!r}: {err}') from None
         return latents
+
+    def _hooked(self) -> bool:
+        """Whether hooks watch a surrogate, its aggregator or its flow (the
+        latent recorder of the analysis tools hooks the first two): they
+        only fire on the per-task path. Hooks deeper inside are not looked
+        for, as walking every submodule each step would cost more than
+        batching saves."""
+        if _global_forward_hooks or _global_forward_pre_hooks:
+            return True
+        for surrogate in self.surrogates.values():
+            for module in (surrogate, surrogate.aggregator, surrogate.flow):
+                if module._forward_hooks or module._forward_pre_hooks or \
+                        module._backward_hooks or \
+                        module._backward_pre_hooks:
+                    return True
+        return False
+
+    def _autocast(self) -> bool:
+        """Whether autocast is on for the surrogates' device: mixed
+        precision takes the per-task path, whose ops autocast casts one by
+        one (the batched path's hand-written backward assumes one dtype)."""
+        device = next(self.parameters()).device.type
+        return torch.is_autocast_enabled(device)
 
     def align(self,
               latents: Dict[str, Tensor],
