@@ -13,6 +13,8 @@ num_levels = 4
 
 model = dict(
     type='UniADTrackMap',
+    # UniAD trains the map head on each clip's last frame only.
+    map_frames='last',
     data_preprocessor=dict(
         type='TrackMapDataPreprocessor',
         mean=[103.530, 116.280, 123.675],

@@ -263,3 +263,29 @@ def test_bevformer_encoder_gets_can_bus_deltas(tiny_cfg,
         else:
             assert can_bus[0, 0:3].tolist() == (
                 meta['can_bus'][0:3] - before['can_bus'][0:3]).tolist()
+
+
+def test_map_frames_last_trains_the_map_on_the_clips_last_frame(
+        tiny_cfg, synthetic_nuscenes_infos, monkeypatch):
+    cfg = without_neck(tiny_cfg)
+    dataset = build_dataset(cfg, synthetic_nuscenes_infos)
+    clip = dataset[2]
+    calls = {}
+    for mode in ('all', 'last'):
+        cfg.model.map_frames = mode
+        model = build_model(cfg).eval()
+        head, seen = model.map_head, []
+
+        def spy(bev, head=head, seen=seen):
+            seen.append(bev.shape)
+            return type(head).forward(head, bev)
+
+        monkeypatch.setattr(head, 'forward', spy)
+        with torch.no_grad():
+            losses = model(**collate(model, [clip]), mode='loss')
+        calls[mode] = len(seen)
+        assert {'loss_map_mask', 'loss_track_cls'} <= set(losses)
+    assert calls == dict(all=len(clip['data_samples']), last=1)
+    cfg.model.map_frames = 'first'
+    with pytest.raises(ValueError, match="map_frames must be 'all' or"):
+        build_model(cfg)

@@ -34,7 +34,8 @@ class UniADTrackMap(Base3DDetector):
     Training takes clips (``imgs`` ``(B, T, N, 3, H, W)``, ``B`` lists of
     ``T`` samples from :class:`TrackMapDataPreprocessor`); frames run in
     order, the BEV and the track queries flow from frame to frame, and
-    the track losses are summed over frames (UniAD), the others averaged.
+    the track losses are summed over frames (UniAD), the map, regularizer
+    and neck terms averaged over the frames ``map_frames`` picks.
     Supervision follows each sample's
     ``metainfo['task_mask']``: a task's loss averages over the samples
     labeled for it and never sees the others; a frame where no sample is
@@ -96,6 +97,11 @@ class UniADTrackMap(Base3DDetector):
             ``(200, 200)``.
         detach_prev_bev (bool): stop gradients through the previous frame's
             BEV (BEVFormer's choice; saves memory). Defaults to True.
+        map_frames (str): frames of a training clip the map head, the
+            regularizer and the neck's alignment run on: ``'last'``
+            (UniAD's: the map head is trained on the clip's last frame
+            only, which also saves its activations on the others) or
+            ``'all'`` (averaged over frames). Defaults to 'all'.
         data_preprocessor (dict, optional): defaults to
             ``TrackMapDataPreprocessor``.
         train_cfg (dict, optional): unused, for config compatibility.
@@ -113,6 +119,7 @@ class UniADTrackMap(Base3DDetector):
                  regularizer: Optional[dict] = None,
                  regularizer_grid: Sequence[int] = (200, 200),
                  detach_prev_bev: bool = True,
+                 map_frames: str = 'all',
                  data_preprocessor: Optional[dict] = None,
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
@@ -143,6 +150,10 @@ class UniADTrackMap(Base3DDetector):
             self.regularizer = MODELS.build(
                 dict(regularizer, tasks=self.rasters.channels,
                      mask_tasks=list(TASKS)))
+        if map_frames not in ('all', 'last'):
+            raise ValueError(f"UniADTrackMap: map_frames must be 'all' or "
+                             f"'last', got {map_frames!r}")
+        self.map_frames = map_frames
         self.detach_prev_bev = detach_prev_bev
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
@@ -294,13 +305,13 @@ class UniADTrackMap(Base3DDetector):
 
         Returns:
             dict[str, Tensor]: track losses summed over frames, map (and
-            neck) losses averaged over frames.
+            neck) losses averaged over the ``map_frames``.
         """
         imgs, clips = self._as_clips(batch_inputs, batch_data_samples)
         batch, num_frames, num_cams = imgs.shape[:3]
         device = imgs.device
         tracks = [self.track_head.empty_tracks(device) for _ in range(batch)]
-        prev = None
+        prev, map_frames = None, 0
         totals: Dict[str, Tensor] = {}
         for t in range(num_frames):
             samples = [clip[t] for clip in clips]
@@ -311,15 +322,17 @@ class UniADTrackMap(Base3DDetector):
             losses, track_feat, tracks, track_outs = self._track_losses(
                 bev, samples, masks, tracks, prev2curr, meta, prev)
             track_keys = set(losses)
-            map_losses, map_feat, map_preds = self._map_losses(
-                bev, samples, masks)
-            losses.update(map_losses)
-            if self.regularizer is not None:
-                losses.update(self._regularizer_losses(
-                    bev, samples, masks, track_outs, map_preds))
-            if self.neck is not None:
-                losses.update(self.neck.loss(dict(track=track_feat,
-                                                  map=map_feat)))
+            if self.map_frames == 'all' or t == num_frames - 1:
+                map_frames += 1
+                map_losses, map_feat, map_preds = self._map_losses(
+                    bev, samples, masks)
+                losses.update(map_losses)
+                if self.regularizer is not None:
+                    losses.update(self._regularizer_losses(
+                        bev, samples, masks, track_outs, map_preds))
+                if self.neck is not None:
+                    losses.update(self.neck.loss(dict(track=track_feat,
+                                                      map=map_feat)))
             for key, value in losses.items():
                 totals[key] = totals[key] + value if key in totals else value
             prev = dict(bev=bev.detach() if self.detach_prev_bev else bev,
@@ -328,7 +341,7 @@ class UniADTrackMap(Base3DDetector):
                         can_bus=meta['can_bus'])
         # UniAD sums the track losses over the clip's frames; the other
         # terms are per-frame means.
-        return {key: value if key in track_keys else value / num_frames
+        return {key: value if key in track_keys else value / map_frames
                 for key, value in totals.items()}
 
     def _track_losses(self, bev: Tensor, samples: list, masks: list,
