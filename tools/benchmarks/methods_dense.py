@@ -60,6 +60,8 @@ CONFIG = osp.join(REPO, 'configs', 'dense', 'nyuv2_segnet_{}_full.py')
 METHODS = ('mtl', 'mtpsl', 'jtr', 'ctal-ss', 'nexusflow')
 TASK_SETS = (('semantic', 'depth'), ('semantic', 'depth', 'normal'))
 NUM_CLASSES = 13
+# NexusFlow's step time over MTL's: the surrogates' overhead (issue 14).
+NEXUSFLOW_TIME_GOAL = 1.05
 
 
 def model_config(method: str, tasks: Sequence[str], size: Tuple[int, int],
@@ -219,11 +221,13 @@ def report(table: dict) -> List[str]:
         if section(row['tasks']) != heading:
             heading = section(row['tasks'])
             lines.append(f'-- {heading}')
+        goal = time_goal(row['method'])
         lines.append(
             f'   {row["method"]:<10} step {row["time_ms"]:9.1f} ms  time '
             f'ratio {row["time_ratio"]:5.2f}   peak '
             f'{row["memory_mib"]:8.1f} MiB  memory ratio '
-            f'{row["memory_ratio"]:5.2f}   params {row["params_m"]:6.2f} M')
+            f'{row["memory_ratio"]:5.2f}   params {row["params_m"]:6.2f} M'
+            + ('' if goal is None else f'   (time goal <= {goal})'))
     lines.append(f'-- {growth_section()}')
     for row in table['growth']:
         lines.append(
@@ -233,8 +237,14 @@ def report(table: dict) -> List[str]:
     return lines
 
 
+def time_goal(method: str) -> Optional[float]:
+    """The most a method's time ratio to MTL may be (NexusFlow only)."""
+    return NEXUSFLOW_TIME_GOAL if method == 'nexusflow' else None
+
+
 def ratios(table: dict) -> List[dict]:
-    """Every ratio of :func:`tabulate`'s rows (no goals: MTL is the scale).
+    """Every ratio of :func:`tabulate`'s rows; the one goal is NexusFlow's
+    time ratio to MTL (the baselines' costs are measured, not bounded).
 
     Args:
         table (dict): ``rows`` and ``growth``.
@@ -245,8 +255,9 @@ def ratios(table: dict) -> List[dict]:
     out = []
     for row in table['rows']:
         for key in ('time_ratio', 'memory_ratio'):
+            goal = time_goal(row['method']) if key == 'time_ratio' else None
             out.append(ratio(f'{row["method"]} {key.replace("_", " ")}',
-                             row[key], section=section(row['tasks'])))
+                             row[key], goal, section(row['tasks'])))
     for row in table['growth']:
         for key in ('time_ratio', 'memory_ratio', 'params_ratio'):
             out.append(ratio(f'{row["method"]} {key.replace("_", " ")}',

@@ -11,6 +11,7 @@
 
 Example:
     python tools/benchmarks/overhead.py
+    python tools/benchmarks/overhead.py --per-task   # surrogates unbatched
     python tools/benchmarks/overhead.py --batch 8 --size 128 --steps 30
 """
 import argparse
@@ -99,8 +100,10 @@ def make_batch(batch: int, size: int, mixed: bool) -> dict:
     return dict(inputs=torch.randn(batch, 3, size, size), data_samples=samples)
 
 
-def build_models(channels: int, aggregator: str) -> dict:
-    """The bare model and the same model wrapped with NexusFlow."""
+def build_models(channels: int, aggregator: str,
+                 batched: bool = True) -> dict:
+    """The bare model and the same model wrapped with NexusFlow (its
+    surrogates batched over the tasks unless ``batched=False``)."""
     detector = dict(type='BenchTwoTaskModel', channels=channels)
     if aggregator == 'mlp':
         agg = dict(type='MLPAggregator', in_channels=channels, out_dim=64)
@@ -117,6 +120,7 @@ def build_models(channels: int, aggregator: str) -> dict:
         surrogates=dict(det=surrogate, seg=surrogate),
         alignment=dict(type='CentroidAlignmentLoss'),
         task_losses=dict(det=['loss_det'], seg=['loss_seg'])))
+    wrapped.bank.batched = batched
     return dict(bare=bare.to(DEVICE), nexusflow=wrapped.to(DEVICE))
 
 
@@ -130,7 +134,8 @@ def bench_train(args: argparse.Namespace) -> Dict[str, dict]:
         dict[str, dict]: per task-mask setting, ``{best|median|memory:
         {bare, nexusflow, ratio}}`` (ms, MiB).
     """
-    models = build_models(args.channels, args.aggregator)
+    models = build_models(args.channels, args.aggregator,
+                          not args.per_task)
     optims = {
         name: OptimWrapper(torch.optim.SGD(m.parameters(), lr=1e-3))
         for name, m in models.items()
@@ -138,7 +143,8 @@ def bench_train(args: argparse.Namespace) -> Dict[str, dict]:
     print(f'== train step on {DEVICE.type} ({torch.get_num_threads()} '
           f'threads): batch {args.batch}, '
           f'{args.size}x{args.size}, {args.channels} channels, '
-          f'{args.aggregator} aggregator, RealNVP 6 layers ==')
+          f'{args.aggregator} aggregator, RealNVP 6 layers, surrogates '
+          f'{"per task" if args.per_task else "batched over the tasks"} ==')
     settings = {}
     for mixed in (False, True):
         data = make_batch(args.batch, args.size, mixed)
@@ -274,6 +280,9 @@ def parse_args(argv: Optional[Sequence[str]] = None
     parser.add_argument('--threads', type=int, default=1,
                         help='CPU threads (1 keeps CPU timings stable)')
     parser.add_argument('--skip-train', action='store_true')
+    parser.add_argument('--per-task', action='store_true',
+                        help='run each task\'s surrogate on its own (the '
+                        'path before batching), for comparison')
     return parser.parse_args(argv)
 
 
