@@ -236,6 +236,7 @@ def broken_files(drills: Drills, nyuv2_root: Optional[str]) -> List[list]:
         one_line = len(errors) == 1 and 'Traceback' not in text
         if one_line:
             line = errors[0].split(' (--debug')[0]
+            line = line if len(line) < 200 else line[:197] + '...'
             what = f'exit {result.returncode}, one line: `{line}`'
         else:
             last = text.strip().splitlines()[-1] if text.strip() else ''

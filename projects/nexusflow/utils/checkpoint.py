@@ -78,6 +78,7 @@ def load_checkpoint_file(path: str, map_location: str = 'cpu',
     except Exception as err:  # truncated file, not a torch file, code
         reason = str(err).strip().splitlines()[0] if str(err) else \
             type(err).__name__
+        reason = reason.split('. ')[0]  # torch appends paragraphs of advice
         raise ValueError(f'checkpoint {path} cannot be read as a torch '
                          f'checkpoint (truncated, or not a .pth file: '
                          f'{reason})') from None
