@@ -289,3 +289,44 @@ def test_map_frames_last_trains_the_map_on_the_clips_last_frame(
     cfg.model.map_frames = 'first'
     with pytest.raises(ValueError, match="map_frames must be 'all' or"):
         build_model(cfg)
+
+
+def test_uniad_history_reruns_earlier_frames_in_eval_mode(
+        tiny_cfg, synthetic_nuscenes_infos, monkeypatch):
+    cfg = without_neck(tiny_cfg)
+    cfg.model.history = 'uniad'
+    model = build_model(cfg).train()
+    dataset = build_dataset(cfg, synthetic_nuscenes_infos, queue_length=3)
+    data = collate(model, [dataset[2]])
+    encoder, calls, images = model.bev_encoder, [], []
+
+    def spy(feats, *args, prev_bev=None, **kwargs):
+        out = type(encoder).forward(encoder, feats, *args, prev_bev=prev_bev,
+                                    **kwargs)
+        calls.append(dict(training=encoder.training,
+                          grad=torch.is_grad_enabled(), prev=prev_bev,
+                          out=out, cams=images[-1]))
+        return out
+
+    def extract(imgs):
+        images.append(imgs.sum().item())
+        return type(model).extract_img_feat(model, imgs)
+
+    monkeypatch.setattr(encoder, 'forward', spy)
+    monkeypatch.setattr(model, 'extract_img_feat', extract)
+    model(**data, mode='loss')
+    # Frame 0 reads its own eval BEV; frame 1 the eval BEV of frame 0;
+    # frame 2 the eval BEV of frame 1 made from frame 0's.
+    assert [(c['training'], c['grad']) for c in calls] == [
+        (False, False), (True, True), (True, True), (False, False),
+        (True, True)]
+    hist0, train0, train1, hist1, train2 = calls
+    assert hist0['prev'] is None and hist0['cams'] == train0['cams']
+    assert train0['prev'] is hist0['out'] and train1['prev'] is hist0['out']
+    assert hist1['prev'] is hist0['out'] and hist1['cams'] == train1['cams']
+    assert train0['cams'] != train1['cams'] != train2['cams']
+    assert train2['prev'] is hist1['out']
+    assert model.training and encoder.training
+    cfg.model.history = 'rnn'
+    with pytest.raises(ValueError, match="history must be 'carry' or"):
+        build_model(cfg)

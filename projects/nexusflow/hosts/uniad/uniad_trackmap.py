@@ -97,6 +97,12 @@ class UniADTrackMap(Base3DDetector):
             ``(200, 200)``.
         detach_prev_bev (bool): stop gradients through the previous frame's
             BEV (BEVFormer's choice; saves memory). Defaults to True.
+        history (str): the previous BEV in training: ``'carry'`` (the
+            previous frame's training BEV, detached by ``detach_prev_bev``)
+            or ``'uniad'`` (UniAD's: the clip's earlier frames run again in
+            eval mode without gradients, the first frame being its own
+            previous frame; computed as one chain, T - 1 extra encoder
+            passes per clip). Defaults to 'carry'.
         map_frames (str): frames of a training clip the map head, the
             regularizer and the neck's alignment run on: ``'last'``
             (UniAD's: the map head is trained on the clip's last frame
@@ -119,6 +125,7 @@ class UniADTrackMap(Base3DDetector):
                  regularizer: Optional[dict] = None,
                  regularizer_grid: Sequence[int] = (200, 200),
                  detach_prev_bev: bool = True,
+                 history: str = 'carry',
                  map_frames: str = 'all',
                  data_preprocessor: Optional[dict] = None,
                  train_cfg: Optional[dict] = None,
@@ -154,6 +161,10 @@ class UniADTrackMap(Base3DDetector):
             raise ValueError(f"UniADTrackMap: map_frames must be 'all' or "
                              f"'last', got {map_frames!r}")
         self.map_frames = map_frames
+        if history not in ('carry', 'uniad'):
+            raise ValueError(f"UniADTrackMap: history must be 'carry' or "
+                             f"'uniad', got {history!r}")
+        self.history = history
         self.detach_prev_bev = detach_prev_bev
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg
@@ -243,6 +254,20 @@ class UniADTrackMap(Base3DDetector):
             bev = self.neck(bev)
         return bev, prev2curr
 
+    def _history_bev(self, imgs: Tensor, meta: dict,
+                     prev: Optional[dict]) -> Tensor:
+        """A frame's BEV in eval mode without gradients (UniAD's history)."""
+        parts = [self.img_backbone, self.img_neck, self.bev_encoder]
+        modes = [part.training for part in parts]
+        for part in parts:
+            part.train(False)
+        try:
+            with torch.no_grad():
+                return self._bev(imgs, meta, prev)[0]
+        finally:
+            for part, mode in zip(parts, modes):
+                part.train(mode)
+
     @staticmethod
     def _check_unlabeled_gt(samples: Sequence[Det3DDataSample],
                             masks: Sequence[Dict[str, bool]]) -> None:
@@ -311,13 +336,24 @@ class UniADTrackMap(Base3DDetector):
         batch, num_frames, num_cams = imgs.shape[:3]
         device = imgs.device
         tracks = [self.track_head.empty_tracks(device) for _ in range(batch)]
-        prev, map_frames = None, 0
+        prev, map_frames, metas, chain = None, 0, [], None
         totals: Dict[str, Tensor] = {}
         for t in range(num_frames):
             samples = [clip[t] for clip in clips]
             masks = get_task_masks(samples, TASKS)
             self._check_unlabeled_gt(samples, masks)
             meta = self._frame_meta(samples, num_cams, device)
+            metas.append(meta)
+            if self.history == 'uniad':
+                # UniAD's previous BEV: the clip's earlier frames run again in
+                # eval mode without gradients; the first frame is its own.
+                if t == 0:
+                    chain = self._history_bev(imgs[:, 0], meta, None)
+                elif t >= 2:
+                    chain = self._history_bev(
+                        imgs[:, t - 1], metas[t - 1],
+                        _prev_state(chain, metas[t - 2]))
+                prev = _prev_state(chain, metas[max(t - 1, 0)])
             bev, prev2curr = self._bev(imgs[:, t], meta, prev)
             losses, track_feat, tracks, track_outs = self._track_losses(
                 bev, samples, masks, tracks, prev2curr, meta, prev)
@@ -335,10 +371,8 @@ class UniADTrackMap(Base3DDetector):
                                                       map=map_feat)))
             for key, value in losses.items():
                 totals[key] = totals[key] + value if key in totals else value
-            prev = dict(bev=bev.detach() if self.detach_prev_bev else bev,
-                        lidar2global=meta['lidar2global'],
-                        timestamp=meta['timestamp'],
-                        can_bus=meta['can_bus'])
+            prev = _prev_state(
+                bev.detach() if self.detach_prev_bev else bev, meta)
         # UniAD sums the track losses over the clip's frames; the other
         # terms are per-frame means.
         return {key: value if key in track_keys else value / map_frames
@@ -520,10 +554,7 @@ class UniADTrackMap(Base3DDetector):
         # Both heads give (B, 4, H, W) float masks on the canvas.
         sample.pred_map = PixelData(
             masks=self.map_head.predict(map_preds)[0])
-        state.update(frame=frame, tracks=tracks,
-                     prev=dict(bev=bev, lidar2global=meta['lidar2global'],
-                               timestamp=meta['timestamp'],
-                               can_bus=meta['can_bus']))
+        state.update(frame=frame, tracks=tracks, prev=_prev_state(bev, meta))
         self._test_state = state
 
     def reset_sequence(self) -> None:
@@ -559,6 +590,12 @@ class UniADTrackMap(Base3DDetector):
         """Switching modes forgets the test-time sequence state."""
         self._test_state = None
         return super().train(mode)
+
+
+def _prev_state(bev: Tensor, meta: dict) -> dict:
+    """What the next frame needs of a frame: its BEV and poses."""
+    return dict(bev=bev, lidar2global=meta['lidar2global'],
+                timestamp=meta['timestamp'], can_bus=meta['can_bus'])
 
 
 def _pad_queries(hidden: List[Tensor]) -> Tuple[Tensor, Tensor]:
