@@ -133,6 +133,16 @@ def test_missing_map_expansion(root_copy):
         check_nuscenes_root(str(root_copy), 'v1.0-mini')
 
 
+def test_map_expansion_without_a_layer(root_copy):
+    path = root_copy / 'maps' / 'expansion' / 'boston-seaport.json'
+    layers = json.loads(path.read_text())
+    del layers['lane_divider']
+    path.write_text(json.dumps(layers))
+    with pytest.raises(ValueError, match=f'map expansion {path} has no '
+                       'lane_divider; expected the nuScenes map expansion'):
+        check_nuscenes_root(str(root_copy), 'v1.0-mini')
+
+
 def test_missing_map_png(root_copy):
     record = json.loads((root_copy / 'v1.0-mini' / 'map.json').read_text())[0]
     os.remove(root_copy / record['filename'])

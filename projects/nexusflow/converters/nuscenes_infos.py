@@ -32,6 +32,14 @@ from ..structures.nuscenes_meta import TABLES
 CONVERTER_DIR = ('.mim', 'tools', 'dataset_converters')
 
 
+# What the devkit's NuScenesMap reads from a map expansion json (v1.3).
+MAP_EXPANSION_KEYS = (
+    'canvas_edge', 'polygon', 'line', 'node', 'drivable_area',
+    'road_segment', 'road_block', 'lane', 'ped_crossing', 'walkway',
+    'stop_line', 'carpark_area', 'lane_connector', 'road_divider',
+    'lane_divider', 'traffic_light')
+
+
 def load_json(path: str, what: str = 'file'):
     """Reads a json file with one clear error per failure mode.
 
@@ -97,8 +105,15 @@ def check_nuscenes_root(root: str, version: str,
                         f'{table_root}/map.json) does not exist')
     if need_map_expansion:
         for location in locations:
-            load_json(osp.join(root, 'maps', 'expansion', f'{location}.json'),
-                      f'map expansion for {location}')
+            path = osp.join(root, 'maps', 'expansion', f'{location}.json')
+            data = load_json(path, f'map expansion for {location}')
+            missing = [key for key in MAP_EXPANSION_KEYS
+                       if not isinstance(data, dict) or key not in data]
+            if missing:
+                raise ValueError(
+                    f'map expansion {path} has no {", ".join(missing)}; '
+                    f'expected the nuScenes map expansion v1.3 layers '
+                    f'{", ".join(MAP_EXPANSION_KEYS)}')
     return locations
 
 
