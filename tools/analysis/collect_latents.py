@@ -33,6 +33,7 @@ from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 
 from nexusflow.analysis import collect_run, save_latents
+from nexusflow.utils.checkpoint import trusted_checkpoints
 from nexusflow.utils.launch import check_data_roots, load_config
 
 
@@ -75,11 +76,13 @@ def main() -> None:
         sys.exit(f'error: {args.config} has no {args.split}_dataloader')
     check_data_roots(cfg)
     try:
-        arrays = collect_run(cfg, args.checkpoint, args.split,
-                             args.max_samples,
-                             probe_config=args.probe_config,
-                             probe_steps=args.probe_steps,
-                             probe_lr=args.probe_lr, seed=args.seed)
+        # A checkpoint of tools/train.py also holds mmengine's message hub.
+        with trusted_checkpoints():
+            arrays = collect_run(cfg, args.checkpoint, args.split,
+                                 args.max_samples,
+                                 probe_config=args.probe_config,
+                                 probe_steps=args.probe_steps,
+                                 probe_lr=args.probe_lr, seed=args.seed)
     except ValueError as err:
         sys.exit(f'error: {err}')
     print(save_latents(args.out, arrays))
