@@ -6,6 +6,9 @@ itself, short trainings and evaluations, each through the real tools.
    AMOTA / AMOTP / IDS and map IoUs overall and per domain.
 2. NYUv2 (synthetic, MTAN .npy format, onelabel): STL, MTL, JTR and
    NexusFlow, then the dense metrics with Delta_m against STL.
+3. Pictures: the track + map test frames drawn (a GIF per scene), the
+   PCA scree plot of the dense methods' latents and the PCA scatter of
+   the track + map latents by task and city; their paths are printed.
 
 Run by ``make demo``; every step is a plain command, printed before it runs.
 """
@@ -102,6 +105,55 @@ def _fmt(value) -> str:
     return str(int(value)) if isinstance(value, float) else str(value)
 
 
+def draw_pictures(work_dir: str, uniad_dir: str) -> dict:
+    """One scene of the track + map run drawn (BEV + cameras, a GIF), and
+    the latent plots: the scree of the dense methods and the PCA scatter
+    of the UniAD run's task latents by city.
+
+    Args:
+        work_dir (str): the demo's work dir.
+        uniad_dir (str): the UniAD-tiny run.
+
+    Returns:
+        dict: ``gif``, ``scree`` and ``scatter`` paths.
+    """
+    def last_checkpoint(folder: str) -> str:
+        with open(osp.join(ROOT, folder, 'last_checkpoint')) as f:
+            return f.read().strip()
+
+    show = osp.join(uniad_dir, 'show')
+    run('draw the UniAD-tiny test frames (BEV + cameras, a GIF per scene)',
+        ['tools/test.py', UNIAD, last_checkpoint(uniad_dir), '--work-dir',
+         osp.join(uniad_dir, 'show_test'), '--show-dir', show])
+    latents = osp.join(uniad_dir, 'latents.npz')
+    run('collect the UniAD-tiny task latents',
+        ['tools/analysis/collect_latents.py', UNIAD,
+         last_checkpoint(uniad_dir), '--out', latents])
+    dense_latents = []
+    for method in DENSE_METHODS:
+        folder = osp.join(work_dir, f'nyuv2_{method}_onelabel_tiny')
+        probe = [] if method == 'nexusflow' else [
+            '--probe-config', DENSE.format('nexusflow'), '--probe-steps',
+            '20']
+        dense_latents.append(osp.join(folder, 'latents.npz'))
+        run(f'collect the NYUv2 {method} latents',
+            ['tools/analysis/collect_latents.py', DENSE.format(method),
+             last_checkpoint(folder), '--out', dense_latents[-1]] + probe)
+    plots = dict(scree=osp.join(work_dir, 'plots', 'scree_nyuv2.png'),
+                 scatter=osp.join(work_dir, 'plots', 'latents_uniad.png'))
+    os.makedirs(osp.join(ROOT, work_dir, 'plots'), exist_ok=True)
+    run('PCA scree plot of the dense methods\' latents',
+        ['tools/analysis/pca_scree.py'] + dense_latents +
+        ['--labels'] + [m.upper() for m in DENSE_METHODS] +
+        ['--out', plots['scree']])
+    run('PCA scatter of the UniAD-tiny latents (task x city)',
+        ['tools/analysis/latent_scatter.py', latents, '--labels',
+         'UniAD-tiny + NexusFlow', '--out', plots['scatter']])
+    gifs = sorted(f for f in os.listdir(osp.join(ROOT, show))
+                  if f.endswith('.gif'))
+    return dict(gif=osp.join(show, gifs[0]) if gifs else None, **plots)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
@@ -140,6 +192,7 @@ def main() -> None:
              f'default_hooks.checkpoint.interval={epochs}'])
     dense = {m: {k.rsplit('/', 1)[-1]: v for k, v in r.items()}
              for m, r in dense.items()}
+    pictures = draw_pictures(args.work_dir, uniad_dir)
 
     print('\n==> demo finished in '
           f'{(time.time() - start) / 60:.1f} min (synthetic data, tiny '
@@ -151,6 +204,9 @@ def main() -> None:
     print(dense_table(dense))
     print('\nlogs, checkpoints and metrics.json: '
           f'{osp.join(ROOT, args.work_dir)}')
+    print(f'one scene drawn (GIF): {pictures["gif"]}\n'
+          f'PCA scree plot:        {pictures["scree"]}\n'
+          f'latent scatter plot:   {pictures["scatter"]}')
 
 
 if __name__ == '__main__':
