@@ -24,26 +24,17 @@ from nexusflow.converters.bevformer_keys import (
 from nexusflow.hosts.uniad import BEVFormerEncoder
 from helpers.bevformer_reference import (official_encoder_keys,
                                          reference_encoder)
+from helpers.uniad_cases import load_case
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
-CASES = osp.normpath(osp.join(REPO, '..', 'shared', 'reference',
-                              'uniad_cases'))
 DATA = osp.join(REPO, 'tests', 'data')
 PC_RANGE = (-51.2, -51.2, -5.0, 51.2, 51.2, 3.0)
 
 
 @pytest.fixture(scope='module')
 def encoder_case() -> dict:
-    path = osp.join(CASES, 'encoder_t0.pt')
-    if not osp.exists(path):
-        pytest.skip(f'official UniAD reference cases not found at {CASES} '
-                    f'(shared data, absent in a user clone); parity against '
-                    f'the official encoder skipped')
-    # Shared reference data made by this project (official UniAD code run on
-    # synthetic inputs); its img_metas hold numpy arrays, hence
-    # weights_only=False.
-    return torch.load(path, weights_only=False)
+    return load_case('encoder_t0.pt')
 
 
 def case_inputs(case: dict):

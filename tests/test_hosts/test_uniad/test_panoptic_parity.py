@@ -12,11 +12,11 @@ from torch.testing import assert_close
 import nexusflow  # noqa: F401
 from mmdet3d.registry import MODELS
 from nexusflow.converters.uniad_seg_keys import convert_seg_head_state_dict
+from helpers.uniad_cases import load_case
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 REFERENCE = osp.join(osp.dirname(REPO), 'shared', 'reference')
-CASE = osp.join(REFERENCE, 'uniad_cases', 'seg_head.pt')
 MANIFESTS = (osp.join(REPO, 'tests', 'data', 'uniad_stage1_manifest.json'),
              osp.join(REFERENCE, 'uniad_stage1_manifest.json'))
 # The case's README: rtol = atol = 1e-4 (1e-3 on pixel boxes), exact for
@@ -58,12 +58,7 @@ def case_bev(case):
 
 @pytest.fixture(scope='module')
 def case():
-    if not osp.isfile(CASE):
-        pytest.skip(f'UniAD reference cases not found at '
-                    f'{osp.dirname(CASE)} (shared CI data)')
-    # Shared reference data made by this project from the official code;
-    # its img_metas hold numpy arrays, so the full unpickler is needed.
-    return torch.load(CASE, weights_only=False)
+    return load_case('seg_head.pt')
 
 
 @pytest.fixture(scope='module')

@@ -17,11 +17,11 @@ from nexusflow.converters.uniad_track_keys import (
     track_decoder_key)
 from nexusflow.hosts.uniad import encode_boxes
 from nexusflow.hosts.uniad.box_coder import uniad_codes_to_lidar
+from helpers.uniad_cases import load_case
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 REFERENCE = osp.join(osp.dirname(REPO), 'shared', 'reference')
-CASE = osp.join(REFERENCE, 'uniad_cases', 'track_decoder.pt')
 MANIFESTS = (osp.join(REPO, 'tests', 'data', 'uniad_stage1_manifest.json'),
              osp.join(REFERENCE, 'uniad_stage1_manifest.json'))
 # The case's README: rtol = atol = 1e-4, atol 1e-3 on the metric boxes.
@@ -41,12 +41,7 @@ def build_decoder(**kwargs):
 
 @pytest.fixture(scope='module')
 def case():
-    if not osp.isfile(CASE):
-        pytest.skip(f'UniAD reference cases not found at '
-                    f'{osp.dirname(CASE)} (shared CI data)')
-    # Shared reference data made by this project from the official code;
-    # its img_metas hold numpy arrays, so the full unpickler is needed.
-    return torch.load(CASE, weights_only=False)
+    return load_case('track_decoder.pt')
 
 
 def manifest_path():
