@@ -13,8 +13,10 @@ num_levels = 4
 
 model = dict(
     type='UniADTrackMap',
-    # UniAD trains the map head on each clip's last frame only.
+    # UniAD trains the map head on each clip's last frame only, and makes the
+    # previous BEV by re-running the earlier frames without gradients.
     map_frames='last',
+    history='uniad',
     data_preprocessor=dict(
         type='TrackMapDataPreprocessor',
         mean=[103.530, 116.280, 123.675],
