@@ -18,7 +18,8 @@ from nexusflow.utils.checkpoint import (check_checkpoint_file,
                                         trusted_checkpoints)
 from nexusflow.utils.errors import one_line_errors
 from nexusflow.utils.launch import (add_launch_args, build_runner,
-                                    prepare_config, setup_distributed)
+                                    finish_distributed, prepare_config,
+                                    setup_distributed)
 from nexusflow.visualization import enable_show_dir
 
 
@@ -68,6 +69,7 @@ def main() -> None:
         with open(out, 'w') as f:
             json.dump(metrics, f, indent=2, default=float)
         print(f'metrics written to {out}')
+    finish_distributed()
 
 
 if __name__ == '__main__':

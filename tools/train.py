@@ -15,8 +15,8 @@ from nexusflow.utils.checkpoint import (check_checkpoint_file, find_resumable,
                                         trusted_checkpoints)
 from nexusflow.utils.errors import one_line_errors
 from nexusflow.utils.launch import (add_launch_args, build_runner,
-                                    check_load_from, prepare_config,
-                                    setup_distributed)
+                                    check_load_from, finish_distributed,
+                                    prepare_config, setup_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -65,6 +65,7 @@ def main() -> None:
     runner = build_runner(cfg)
     with trusted_checkpoints():  # resume / load_from
         runner.train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -92,7 +92,8 @@ def test_train_one_step_then_test_one_scene(full_resolution_set, tmp_path):
         'train_cfg._delete_=True', 'train_cfg.type=IterBasedTrainLoop',
         'train_cfg.max_iters=1', 'train_cfg.val_interval=100',
         'default_hooks.checkpoint.by_epoch=False',
-        'default_hooks.checkpoint.interval=1', 'log_processor.by_epoch=False'
+        'default_hooks.checkpoint.interval=1', 'log_processor.by_epoch=False',
+        'default_hooks.logger.interval=1'  # log the one step's losses
     ])
     print(f'full-size train step ({FRAMES}-frame clip): {train_s:.0f} s, '
           f'peak RSS {train_peak / 2**30:.2f} GiB')

@@ -198,3 +198,12 @@ def build_runner(cfg: Config):
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
     return Runner.from_cfg(cfg)
+
+
+def finish_distributed() -> None:
+    """Ends a distributed run in step: every process waits for the others,
+    then tears its process group down before the interpreter exits (gloo's
+    threads killed at exit can abort a process whose peer already left)."""
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
