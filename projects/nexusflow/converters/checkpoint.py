@@ -42,7 +42,7 @@ from .uniad_seg_keys import SEG_HEAD_DROPPED, seg_head_key
 from .uniad_track_keys import is_track_decoder_key, track_decoder_key
 
 #: The official heads' classes, in their row order (BEVFormer's and UniAD's
-#: ``class_names``, mmdet3d's nuScenes detection order).
+#: ``class_names``), which this project's infos and heads use too.
 OFFICIAL_CLASSES = DETECTION_CLASSES
 KINDS = ('bevformer', 'uniad')
 #: Where each official file comes from, and the converted file the configs
