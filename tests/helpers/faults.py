@@ -10,7 +10,7 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from helpers.hook import MASKS, HookTinyDetector, TinyTaskSet, flat_params
+from helpers.hook import MASKS, flat_params, make_runner
 
 
 class ParamRecorder(Hook):
@@ -40,34 +40,9 @@ def make_safe_runner(work_dir: str,
                      distributed: bool = False) -> Runner:
     """A CPU runner of :class:`HookTinyDetector`, checkpoints every
     iteration, with the given optimizer wrapper and checkpoint hook."""
-    torch.manual_seed(0)
-    extra = {}
-    if distributed:
-        extra = dict(launcher='pytorch',
-                     env_cfg=dict(dist_cfg=dict(backend='gloo')),
-                     cfg=dict(model_wrapper_cfg=dict(
-                         type='MMDistributedDataParallel', device_ids=None,
-                         broadcast_buffers=False)))
-    stamp = datetime.datetime.now().strftime('%H%M%S%f')
-    return Runner(
-        model=HookTinyDetector(),
-        work_dir=work_dir,
-        experiment_name=f'{osp.basename(work_dir)}_{stamp}_{os.getpid()}',
-        train_dataloader=dict(
-            dataset=TinyTaskSet(masks), batch_size=2, num_workers=0,
-            sampler=dict(type='DefaultSampler', shuffle=False),
-            collate_fn=dict(type='pseudo_collate')),
-        train_cfg=dict(type='IterBasedTrainLoop', max_iters=max_iters),
-        optim_wrapper=dict(type=optim_type,
-                           optimizer=dict(type='SGD', lr=0.1, momentum=0.9)),
-        custom_hooks=list(hooks),
-        default_hooks=dict(checkpoint=dict(type=checkpoint_type,
-                                           by_epoch=False, interval=1),
-                           logger=dict(type='LoggerHook', interval=1)),
-        log_processor=dict(by_epoch=False),
-        randomness=dict(seed=0),
-        default_scope='mmdet3d',
-        **extra)
+    return make_runner(work_dir, hooks, max_iters=max_iters, masks=masks,
+                       distributed=distributed, optim_type=optim_type,
+                       checkpoint_type=checkpoint_type, checkpoint_interval=1)
 
 
 def dist_fault_worker(rank: int, world_size: int, port: int, work_dir: str,

@@ -122,8 +122,12 @@ def make_runner(work_dir: str,
                 lr: float = 0.1,
                 param_scheduler: Optional[list] = None,
                 resume_from: Optional[str] = None,
-                distributed: bool = False) -> Runner:
-    """A CPU runner training the tiny detector with the given hooks."""
+                distributed: bool = False,
+                optim_type: str = 'OptimWrapper',
+                checkpoint_type: str = 'CheckpointHook',
+                checkpoint_interval: int = 2) -> Runner:
+    """A CPU runner training the tiny detector with the given hooks,
+    optimizer wrapper and checkpoint hook."""
     torch.manual_seed(0)
     model = model if model is not None else HookTinyDetector()
     extra = {}
@@ -143,11 +147,13 @@ def make_runner(work_dir: str,
             sampler=dict(type='DefaultSampler', shuffle=False),
             collate_fn=dict(type='pseudo_collate')),
         train_cfg=dict(type='IterBasedTrainLoop', max_iters=max_iters),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=lr, momentum=0.9)),
+        optim_wrapper=dict(type=optim_type,
+                           optimizer=dict(type='SGD', lr=lr, momentum=0.9)),
         param_scheduler=param_scheduler,
         custom_hooks=list(hooks),
-        default_hooks=dict(checkpoint=dict(type='CheckpointHook',
-                                           by_epoch=False, interval=2),
+        default_hooks=dict(checkpoint=dict(type=checkpoint_type,
+                                           by_epoch=False,
+                                           interval=checkpoint_interval),
                            logger=dict(type='LoggerHook', interval=1)),
         log_processor=dict(by_epoch=False),
         randomness=dict(seed=0),
