@@ -32,7 +32,10 @@ model = dict(
         norm_cfg=dict(type='BN2d', requires_grad=False),
         norm_eval=True,
         style='caffe',
-        dcn=dict(type='DCNv2', deform_groups=1, fallback_on_stride=False),
+        # mmcv's DCNv2 (same weights); without gradients off CUDA it runs
+        # a faster grid_sample path (the backbone is frozen).
+        dcn=dict(type='mmdet3d.SampledDCNv2', deform_groups=1,
+                 fallback_on_stride=False),
         stage_with_dcn=(False, False, True, True),
         init_cfg=dict(type='Pretrained',
                       checkpoint='open-mmlab://detectron2/resnet101_caffe')),

@@ -37,7 +37,8 @@ def test_full_size_config_builds_and_runs_a_frame(synthetic_nuscenes_infos):
     # Paper protocol, UniAD stage-1 sizes.
     assert model.img_backbone.depth == 101
     assert type(model.img_backbone.layer3[0].conv2).__name__ == \
-        'ModulatedDeformConv2dPack'
+        'SampledDCNv2'
+    assert model.frozen_backbone()
     assert model.bev_encoder.bev_size == (200, 200)
     assert model.bev_encoder.embed_dims == 256
     assert len(model.bev_encoder.layers) == 6
@@ -308,9 +309,9 @@ def test_uniad_history_reruns_earlier_frames_in_eval_mode(
                           out=out, cams=images[-1]))
         return out
 
-    def extract(imgs):
+    def extract(imgs, *args):
         images.append(imgs.sum().item())
-        return type(model).extract_img_feat(model, imgs)
+        return type(model).extract_img_feat(model, imgs, *args)
 
     monkeypatch.setattr(encoder, 'forward', spy)
     monkeypatch.setattr(model, 'extract_img_feat', extract)
@@ -330,3 +331,50 @@ def test_uniad_history_reruns_earlier_frames_in_eval_mode(
     cfg.model.history = 'rnn'
     with pytest.raises(ValueError, match="history must be 'carry' or"):
         build_model(cfg)
+
+
+def test_frozen_backbone_runs_once_per_frame(tiny_cfg,
+                                             synthetic_nuscenes_infos,
+                                             monkeypatch):
+    cfg = without_neck(tiny_cfg)
+    cfg.model.history = 'uniad'
+    cfg.model.img_backbone.update(frozen_stages=4, norm_eval=True)
+    dataset = build_dataset(cfg, synthetic_nuscenes_infos, queue_length=3)
+
+    def step(reuse: bool):
+        model = build_model(cfg).train()
+        assert model.frozen_backbone()
+        if not reuse:
+            monkeypatch.setattr(model, 'frozen_backbone', lambda: False)
+        calls = []
+        model.img_backbone.register_forward_hook(
+            lambda *args: calls.append(1))
+        torch.manual_seed(3)
+        losses = model(**collate(model, [dataset[2]]), mode='loss')
+        loss = sum(v for k, v in losses.items() if 'loss' in k)
+        loss.backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters()
+                 if p.grad is not None}
+        return losses, grads, len(calls)
+
+    ref_losses, ref_grads, ref_calls = step(reuse=False)
+    losses, grads, calls = step(reuse=True)
+    # 3 frames: 2 history passes + 3 training passes, or 3 with the cache.
+    assert (ref_calls, calls) == (5, 3)
+    assert losses.keys() == ref_losses.keys()
+    for key, value in losses.items():
+        assert torch.allclose(value, ref_losses[key], atol=1e-6), key
+    assert grads.keys() == ref_grads.keys()
+    assert not any(n.startswith('img_backbone') for n in grads)
+    for name, grad in grads.items():
+        assert torch.allclose(grad, ref_grads[name], atol=1e-6), name
+
+
+def test_backbone_in_training_is_not_frozen(tiny_cfg):
+    model = build_model(tiny_cfg).train()  # BN in training mode
+    assert not model.frozen_backbone()
+    for param in model.img_backbone.parameters():
+        param.requires_grad_(False)
+    assert not model.frozen_backbone()  # its BN still updates statistics
+    model.img_backbone.eval()
+    assert model.frozen_backbone()

@@ -9,6 +9,7 @@ from .bevformer_temporal_attention import BEVFormerTemporalSelfAttention
 from .box_coder import Box3DL1Cost, decode_boxes, encode_boxes
 from .can_bus import CanBusMLP
 from .data_preprocessor import TrackMapDataPreprocessor
+from .deform_conv import SampledDCNv2, sampled_deform_conv2d
 from .ego_motion import relative_pose
 from .map_head import BEVMapHead
 from .panoptic_map_head import UniADPanopticMapHead
@@ -24,11 +25,11 @@ __all__ = [
     'BEVFormerEncoder', 'BEVFormerEncoderLayer',
     'BEVFormerSpatialCrossAttention', 'BEVFormerTemporalSelfAttention',
     'BEVMapHead', 'Box3DL1Cost', 'CanBusMLP', 'PillarSamplingAttention',
-    'RuntimeTracker', 'TrackBEVDeformableAttention',
+    'RuntimeTracker', 'SampledDCNv2', 'TrackBEVDeformableAttention',
     'SegDeformableAttention', 'TrackMapDataPreprocessor', 'TrackMapRasters',
     'TrackQueryUpdate', 'UniADPanopticMapHead', 'UniADTrackDecoder',
     'UniADTrackHead', 'UniADTrackMap',
     'bev_reference_points', 'bev_shift', 'decode_boxes', 'encode_boxes',
     'pillar_points', 'project_pillars', 'relative_pose', 'rotate_bev',
-    'splat_centers'
+    'sampled_deform_conv2d', 'splat_centers'
 ]

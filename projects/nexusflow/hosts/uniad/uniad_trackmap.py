@@ -171,11 +171,15 @@ class UniADTrackMap(Base3DDetector):
         self._test_state: Optional[dict] = None
 
     # ------------------------------------------------------------ helpers
-    def extract_img_feat(self, imgs: Tensor) -> List[Tensor]:
+    def extract_img_feat(self, imgs: Tensor,
+                         backbone_feats: Optional[Sequence[Tensor]] = None
+                         ) -> List[Tensor]:
         """Camera features of one frame.
 
         Args:
             imgs (Tensor): ``(B, N, 3, H, W)``.
+            backbone_feats (Sequence[Tensor], optional): the backbone's
+                outputs for ``imgs`` when already computed.
 
         Returns:
             list[Tensor]: per level ``(B, N, C, h, w)``.
@@ -184,8 +188,21 @@ class UniADTrackMap(Base3DDetector):
             raise ValueError(f'UniADTrackMap: images of a frame must be (B, '
                              f'N cameras, 3, H, W), got {tuple(imgs.shape)}')
         batch, num_cams = imgs.shape[:2]
-        feats = self.img_neck(self.img_backbone(imgs.flatten(0, 1)))
+        if backbone_feats is None:
+            backbone_feats = self.img_backbone(imgs.flatten(0, 1))
+        feats = self.img_neck(backbone_feats)
         return [f.view(batch, num_cams, *f.shape[1:]) for f in feats]
+
+    def frozen_backbone(self) -> bool:
+        """Whether the image backbone is a fixed function now: no trainable
+        parameter and no normalization or dropout in training mode (UniAD
+        stage 1's frozen ResNet with ``norm_eval``)."""
+        if any(p.requires_grad for p in self.img_backbone.parameters()):
+            return False
+        mode_dependent = (torch.nn.modules.batchnorm._NormBase,
+                          torch.nn.modules.dropout._DropoutNd)
+        return not any(m.training for m in self.img_backbone.modules()
+                       if isinstance(m, mode_dependent))
 
     def extract_feat(self, batch_inputs: dict) -> List[Tensor]:
         """Camera features of single frames.
@@ -232,10 +249,11 @@ class UniADTrackMap(Base3DDetector):
             timestamp=times,
             can_bus=np.stack(can_bus))
 
-    def _bev(self, imgs: Tensor, meta: dict, prev: Optional[dict]
+    def _bev(self, imgs: Tensor, meta: dict, prev: Optional[dict],
+             backbone_feats: Optional[Sequence[Tensor]] = None
              ) -> Tuple[Tensor, Optional[Tensor]]:
         """BEV of one frame and the ego motion from the previous one."""
-        feats = self.extract_img_feat(imgs)
+        feats = self.extract_img_feat(imgs, backbone_feats)
         prev_bev, prev2curr = None, None
         if prev is not None:
             prev_bev = prev['bev']
@@ -254,8 +272,9 @@ class UniADTrackMap(Base3DDetector):
             bev = self.neck(bev)
         return bev, prev2curr
 
-    def _history_bev(self, imgs: Tensor, meta: dict,
-                     prev: Optional[dict]) -> Tensor:
+    def _history_bev(self, imgs: Tensor, meta: dict, prev: Optional[dict],
+                     backbone_feats: Optional[Sequence[Tensor]] = None
+                     ) -> Tensor:
         """A frame's BEV in eval mode without gradients (UniAD's history)."""
         parts = [self.img_backbone, self.img_neck, self.bev_encoder]
         modes = [part.training for part in parts]
@@ -263,7 +282,7 @@ class UniADTrackMap(Base3DDetector):
             part.train(False)
         try:
             with torch.no_grad():
-                return self._bev(imgs, meta, prev)[0]
+                return self._bev(imgs, meta, prev, backbone_feats)[0]
         finally:
             for part, mode in zip(parts, modes):
                 part.train(mode)
@@ -338,6 +357,20 @@ class UniADTrackMap(Base3DDetector):
         tracks = [self.track_head.empty_tracks(device) for _ in range(batch)]
         prev, map_frames, metas, chain = None, 0, [], None
         totals: Dict[str, Tensor] = {}
+        # A frozen backbone gives a frame's history pass and training pass
+        # the same features: compute them once (UniAD runs it twice).
+        reuse = self.history == 'uniad' and self.frozen_backbone()
+        backbone_cache: Dict[int, Sequence[Tensor]] = {}
+
+        def backbone(t: int) -> Optional[Sequence[Tensor]]:
+            if not reuse:
+                return None
+            if t not in backbone_cache:
+                with torch.no_grad():
+                    backbone_cache[t] = self.img_backbone(
+                        imgs[:, t].flatten(0, 1))
+            return backbone_cache[t]
+
         for t in range(num_frames):
             samples = [clip[t] for clip in clips]
             masks = get_task_masks(samples, TASKS)
@@ -348,13 +381,16 @@ class UniADTrackMap(Base3DDetector):
                 # UniAD's previous BEV: the clip's earlier frames run again in
                 # eval mode without gradients; the first frame is its own.
                 if t == 0:
-                    chain = self._history_bev(imgs[:, 0], meta, None)
+                    chain = self._history_bev(imgs[:, 0], meta, None,
+                                              backbone(0))
                 elif t >= 2:
                     chain = self._history_bev(
                         imgs[:, t - 1], metas[t - 1],
-                        _prev_state(chain, metas[t - 2]))
+                        _prev_state(chain, metas[t - 2]), backbone(t - 1))
                 prev = _prev_state(chain, metas[max(t - 1, 0)])
-            bev, prev2curr = self._bev(imgs[:, t], meta, prev)
+                for done in [k for k in backbone_cache if k < t]:
+                    del backbone_cache[done]
+            bev, prev2curr = self._bev(imgs[:, t], meta, prev, backbone(t))
             losses, track_feat, tracks, track_outs = self._track_losses(
                 bev, samples, masks, tracks, prev2curr, meta, prev)
             track_keys = set(losses)
