@@ -15,7 +15,8 @@ test: setup
 	@$(PY) -m pytest -m "not fullsize" $(PYTEST_ARGS) tests
 
 # The full-size config end to end on a CPU (a 5-frame training step and one
-# test scene; minutes and up to ~20 GB): README, "Full-size runs".
+# test scene; ~27 min on 2 cores, under 20 GB): README, "Full-size runs".
+# CI runs it after `make test`.
 fullsize: setup
 	@$(PY) -m pytest -m fullsize $(PYTEST_ARGS) tests
 

@@ -38,9 +38,27 @@ def test_ratios_and_goals(load_tool, capsys):
     equal = ratios['fp32 vs fp32 + checkpointing: max difference (losses, '
                    'relative grad norm)']
     assert equal['value'] == pytest.approx(5e-6) and equal['goal'] == 1e-5
+    added = ratios['NexusFlow / MTPSL peak memory added over the baseline']
+    assert added['value'] == pytest.approx(0.1 / 15) and added['goal'] is None
     assert {r['section'] for r in ratios.values()} == {'5-frame clip, cpu'}
     out = capsys.readouterr().out
     assert 'NexusFlow / MTPSL peak memory: 0.404 (goal <= 0.5: met)' in out
+
+
+def test_checkpointed_comparison(load_tool):
+    bench = load_tool('benchmarks/fullsize.py')
+    results = {'baseline cp': dict(RUN, seconds=200.0, peak_bytes=6e9),
+               'nexusflow cp': dict(RUN, seconds=203.0, peak_bytes=6e9),
+               'nexusflow fp32': dict(RUN, seconds=150.0, peak_bytes=9e9)}
+    args = bench.parse_args(['--base', 'cp'])
+    ratios = {r['name']: r for r in bench.report(results, args)}
+    assert ratios['NexusFlow / baseline step time']['value'] == \
+        pytest.approx(1.015)
+    assert ratios['NexusFlow / baseline peak memory']['value'] == 1.0
+    assert ratios['NexusFlow cp / fp32 peak memory']['value'] == \
+        pytest.approx(6 / 9)
+    assert {r['section'] for r in ratios.values()} == {
+        '5-frame clip, cpu, encoder checkpointing'}
 
 
 def test_a_failed_run_drops_only_its_ratios(load_tool, capsys):

@@ -10,7 +10,11 @@ each grows from 2 to 3 tasks.
 
 Time: the best of ``--steps`` steps, the methods' steps interleaved
 (interference from other processes only adds time, and drift hits every
-method alike); CPU time of this process on CPU (one thread by default,
+method alike). A method's time ratio to MTL is the median over rounds of
+its step time over MTL's step of the same round: a lucky or disturbed
+single step moves it far less than it moves a ratio of two best steps
+(this machine's step times vary by ~10% between runs).
+CPU time of this process on CPU (one thread by default,
 which a shared machine disturbs far less than wall time), wall time on
 CUDA. Peak memory: the model's parameters, buffers and Adam state, plus
 the most one step allocates above what already exists -- on CUDA from
@@ -38,6 +42,7 @@ Example:
 """
 import argparse
 import os.path as osp
+import statistics
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -128,8 +133,9 @@ def make_batch(tasks: Sequence[str], batch: int, size: Tuple[int, int],
 def measure(methods: Sequence[str], tasks: Sequence[str],
             args: argparse.Namespace,
             device: torch.device) -> Dict[str, Dict[str, float]]:
-    """Best step seconds, peak bytes and parameter count of each method
-    on one batch of ``tasks``."""
+    """Best step seconds, median step-time ratio to MTL (paired by
+    round), peak bytes and parameter count of each method on one batch of
+    ``tasks`` (``methods`` includes ``mtl``)."""
     size = tuple(args.size)
     data = make_batch(tasks, args.batch, size, args.labels, device)
     runs = {}
@@ -153,8 +159,10 @@ def measure(methods: Sequence[str], tasks: Sequence[str],
             times[method].append(clock(device) - start)
     results = {}
     for method, (model, optim) in runs.items():
+        paired = sorted(t / m for t, m in zip(times[method], times['mtl']))
         results[method] = dict(
             time=min(times[method]),
+            time_ratio=statistics.median(paired),
             memory=peak_step_memory(model, optim, data, device, static=True),
             params=sum(p.numel() for p in model.parameters()))
     del runs, data
@@ -186,7 +194,7 @@ def tabulate(results: Dict[Tuple[str, int], Dict[str, float]],
             res = results[method, len(tasks)]
             rows.append(dict(
                 tasks=list(tasks), method=method, time_ms=res['time'] * 1e3,
-                time_ratio=res['time'] / base['time'],
+                time_ratio=res['time_ratio'],
                 memory_mib=res['memory'] / 2**20,
                 memory_ratio=res['memory'] / base['memory'],
                 params_m=res['params'] / 1e6))
@@ -284,10 +292,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--device', default=None,
                         help='default: cuda when available, else cpu')
     parser.add_argument('--quick', action='store_true',
-                        help='64x96, 1 warm-up and 2 timed steps')
+                        help='64x96, 1 warm-up and 5 timed steps')
     args = parser.parse_args(argv)
     if args.quick:
-        args.size, args.warmup, args.steps = (64, 96), 1, 2
+        args.size, args.warmup, args.steps = (64, 96), 1, 5
     return args
 
 
