@@ -4,7 +4,11 @@ Builds each method's model from its NYUv2 SegNet config
 (``configs/dense/nyuv2_segnet_<method>_full.py``: MTL, MTPSL, JTR, CTAL-SS,
 NexusFlow) at a small size, once with 2 tasks (semantic, depth) and once
 with 3 (+ normal), and times full training steps (``train_step``: forward,
-losses, backward, Adam update) on one random batch. Prints, per number of
+losses, backward, Adam update) on one random batch. Adam runs its
+multi-tensor (``foreach``) implementation on every device, as it does by
+default on CUDA (on CPU torch defaults to a loop over the parameters,
+whose per-tensor cost would count the surrogates' many small tensors
+several times over). Prints, per number of
 tasks, each method's step time and peak memory as ratios to MTL, then how
 each grows from 2 to 3 tasks.
 
@@ -28,12 +32,12 @@ Labels: ``full`` (default) gives MTPSL its most pairs, n (n - 1) per
 sample; ``onelabel`` labels one task per sample, as in the benchmarks.
 
 Measured (defaults: 96x128, batch 2, full labels; CPU, 1 thread, about
-8 min; ``--quick`` about 2 min), time / memory ratio to MTL:
-2 tasks MTPSL 2.25 / 1.59, JTR 3.02 / 1.97, CTAL-SS 1.71 / 1.24,
-NexusFlow 1.07 / 1.05; 3 tasks MTPSL 4.88 / 2.41, JTR 2.79 / 1.81,
-CTAL-SS 1.91 / 1.32, NexusFlow 1.05 / 1.06. Growth from 2 to 3 tasks
-(time / memory): MTL 1.26 / 1.20, MTPSL 2.73 / 1.83 (pairs 2 -> 6),
-JTR 1.16 / 1.11, CTAL-SS 1.41 / 1.28, NexusFlow 1.24 / 1.21.
+4 min; ``--quick`` about 1 min), time / memory ratio to MTL:
+2 tasks MTPSL 2.14 / 1.59, JTR 2.81 / 1.97, CTAL-SS 1.56 / 1.24,
+NexusFlow 1.00 / 1.05; 3 tasks MTPSL 4.29 / 2.41, JTR 2.48 / 1.81,
+CTAL-SS 1.79 / 1.32, NexusFlow 1.02 / 1.06. Growth from 2 to 3 tasks
+(time / memory): MTL 1.29 / 1.20, MTPSL 2.56 / 1.83 (pairs 2 -> 6),
+JTR 1.12 / 1.11, CTAL-SS 1.44 / 1.28, NexusFlow 1.28 / 1.21.
 
 Example:
     python tools/benchmarks/methods_dense.py
@@ -146,7 +150,8 @@ def measure(methods: Sequence[str], tasks: Sequence[str],
         model.train()
         runs[method] = (model,
                         OptimWrapper(
-                            torch.optim.Adam(model.parameters(), lr=1e-4)))
+                            torch.optim.Adam(model.parameters(), lr=1e-4,
+                                             foreach=True)))
     for _ in range(args.warmup):
         for model, optim in runs.values():
             model.train_step(data, optim)
