@@ -16,14 +16,11 @@ import torch
 import torch.nn.functional as F
 from mmcv.ops import ModulatedDeformConv2dPack
 from torch import Tensor
+from torch.nn.modules.utils import _pair
 
 from mmdet3d.registry import MODELS
 
 Pair = Union[int, Tuple[int, int]]
-
-
-def _pair(value: Pair) -> Tuple[int, int]:
-    return (value, value) if isinstance(value, int) else tuple(value)
 
 
 def sampled_deform_conv2d(x: Tensor, offset: Tensor, mask: Tensor,
